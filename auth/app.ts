@@ -1,0 +1,138 @@
+/** The auth service's HTTP app: register, login, refresh, verify, me. */
+import { jwt } from "@elysiajs/jwt";
+import { t } from "elysia";
+import { bearerToken } from "../lib/bearer.ts";
+import { ApiError } from "../lib/errors.ts";
+import type { Logger } from "../lib/log.ts";
+import { createServiceApp } from "../lib/service-app.ts";
+import type { LoginLimiter } from "./login-limiter.ts";
+import { isUuid, type User, type Users } from "./users.ts";
+
+export interface AuthAppDeps {
+  users: Users;
+  limiter: LoginLimiter;
+  log: Logger;
+  jwtSecret: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  bodyLimit: number;
+}
+
+const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name, created_at: u.created_at.toISOString() });
+
+const Email = t.String({ format: "email", maxLength: 254, description: "compared case-insensitively" });
+const UserSchema = t.Object({ id: t.String({ format: "uuid" }), email: t.String(), name: t.String(), created_at: t.String({ format: "date-time" }) });
+const TokenPairSchema = t.Object({
+  access_token: t.String(),
+  refresh_token: t.String(),
+  token_type: t.Literal("Bearer"),
+  expires_in: t.Integer(),
+});
+
+// Verified against when the email is unknown, so a miss costs what a wrong password costs.
+const DUMMY_HASH = Bun.password.hashSync("not-a-real-password", { algorithm: "argon2id" });
+
+const invalidToken = (why: string) => new ApiError("INVALID_TOKEN", why);
+
+export function buildAuthApp(d: AuthAppDeps) {
+  return createServiceApp({ service: "auth-service", prefix: "/auth", log: d.log, bodyLimit: d.bodyLimit })
+    .use(jwt({ name: "jwt", secret: d.jwtSecret, alg: "HS256" }))
+    .derive(({ jwt }) => {
+      const issuePair = async (userId: string) => {
+        const now = Math.floor(Date.now() / 1000);
+        const [access_token, refresh_token] = await Promise.all([
+          jwt.sign({ sub: userId, type: "access", jti: crypto.randomUUID(), exp: now + d.accessTtlSeconds }),
+          jwt.sign({ sub: userId, type: "refresh", jti: crypto.randomUUID(), exp: now + d.refreshTtlSeconds }),
+        ]);
+        return { access_token, refresh_token, token_type: "Bearer" as const, expires_in: d.accessTtlSeconds };
+      };
+      /** The subject of a valid token of `type`; throws INVALID_TOKEN otherwise. */
+      const subjectOf = async (token: string, type: "access" | "refresh") => {
+        const claims = await jwt.verify(token, { algorithms: ["HS256"] });
+        if (!claims) throw invalidToken("The token is malformed, expired or not signed by us");
+        if (claims.type !== type) throw invalidToken(`Expected a ${type} token`);
+        if (typeof claims.sub !== "string" || !isUuid(claims.sub)) throw invalidToken("The token has no valid subject");
+        return claims.sub;
+      };
+      return { issuePair, subjectOf };
+    })
+    .post(
+      "/auth/register",
+      async ({ body, status }) => {
+        const hash = await Bun.password.hash(body.password, { algorithm: "argon2id" });
+        const user = await d.users.create(body.email.trim().toLowerCase(), hash, body.name);
+        if (!user) throw new ApiError("EMAIL_EXISTS", "An account with this email already exists", { field: "email" });
+        return status(201, publicUser(user));
+      },
+      {
+        body: t.Object({
+          email: Email,
+          password: t.String({ minLength: 8, maxLength: 1024 }),
+          name: t.String({ minLength: 2, maxLength: 50 }),
+        }),
+        detail: { summary: "Register a user", tags: ["auth"] },
+        response: { 201: UserSchema },
+      },
+    )
+    .post(
+      "/auth/login",
+      async ({ body, request, server, issuePair }) => {
+        const email = body.email.trim().toLowerCase();
+        const client = request.headers.get("x-forwarded-for")?.split(",").pop()?.trim() || server?.requestIP(request)?.address || "unknown";
+        const keys = [`email:${email}`, `ip:${client}`];
+        const wait = Math.max(...keys.map((k) => d.limiter.retryAfter(k)));
+        if (wait > 0)
+          throw new ApiError("RATE_LIMITED", "Too many failed logins; try again later", { retry_after: wait }, { "retry-after": String(wait) });
+        const user = await d.users.findByEmail(email);
+        const ok = await Bun.password.verify(body.password, user?.password_hash ?? DUMMY_HASH);
+        if (!user || !ok) {
+          for (const k of keys) d.limiter.recordFailure(k);
+          throw new ApiError("INVALID_CREDENTIALS", "Wrong email or password");
+        }
+        return issuePair(user.id);
+      },
+      {
+        body: t.Object({ email: t.String({ maxLength: 254 }), password: t.String({ maxLength: 1024 }) }),
+        detail: { summary: "Log in: an access and a refresh token", tags: ["auth"] },
+        response: { 200: TokenPairSchema },
+      },
+    )
+    .post(
+      "/auth/refresh",
+      async ({ body, subjectOf, issuePair }) => {
+        const userId = await subjectOf(body.refresh_token, "refresh");
+        if (!(await d.users.findById(userId))) throw invalidToken("The token's user no longer exists");
+        return issuePair(userId);
+      },
+      {
+        body: t.Object({ refresh_token: t.String({ maxLength: 4096 }) }),
+        detail: { summary: "Trade a refresh token for a new pair", tags: ["auth"] },
+        response: { 200: TokenPairSchema },
+      },
+    )
+    .get(
+      "/auth/verify",
+      async ({ request, subjectOf }) => {
+        const token = bearerToken(request.headers.get("authorization"));
+        if (token === null) throw new ApiError("UNAUTHORIZED", "A bearer token is required");
+        return { valid: true, user_id: await subjectOf(token, "access") };
+      },
+      { detail: { summary: "Check an access token", tags: ["auth"], security: [{ bearer: [] }] } },
+    )
+    .get(
+      "/auth/users/me",
+      async ({ request, subjectOf }) => {
+        // The gateway has verified the token and says whose it is; a direct caller shows a token.
+        let userId = request.headers.get("x-user-id");
+        if (userId === null) {
+          const token = bearerToken(request.headers.get("authorization"));
+          if (token === null) throw new ApiError("UNAUTHORIZED", "A bearer token is required");
+          userId = await subjectOf(token, "access");
+        }
+        const user = await d.users.findById(userId);
+        if (!user) throw invalidToken("The token's user does not exist");
+        return publicUser(user);
+      },
+      { detail: { summary: "The caller's own user", tags: ["auth"], security: [{ bearer: [] }] }, response: { 200: UserSchema } },
+    );
+}

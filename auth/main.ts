@@ -1,0 +1,34 @@
+/** Starts the auth service: config, database, migrations, listen, graceful stop. */
+import { connectDatabase, migrate } from "../lib/db.ts";
+import { ConfigError } from "../lib/config.ts";
+import { createLogger } from "../lib/log.ts";
+import { listen, runMain } from "../lib/serve.ts";
+import { buildAuthApp } from "./app.ts";
+import { AUTH_SETTINGS_HELP, readAuthConfig } from "./config.ts";
+import { LoginLimiter } from "./login-limiter.ts";
+import { migrations } from "./migrations/index.ts";
+import { Users } from "./users.ts";
+
+if (process.argv.includes("--help")) {
+  console.log(AUTH_SETTINGS_HELP);
+  process.exit(0);
+}
+
+await runMain("auth", async () => {
+  const config = readAuthConfig();
+  if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
+  const log = createLogger("auth", config.logLevel);
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "auth" });
+  const applied = await migrate(sql, "auth", migrations);
+  const app = buildAuthApp({
+    users: new Users(sql),
+    limiter: new LoginLimiter(config.loginFailureLimit, config.loginFailureWindowSeconds * 1000),
+    log,
+    jwtSecret: config.jwtSecret,
+    accessTtlSeconds: config.accessTtlSeconds,
+    refreshTtlSeconds: config.refreshTtlSeconds,
+    bodyLimit: config.bodyLimit,
+  });
+  listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, () => sql.end({ timeout: 5 }));
+  log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied });
+});

@@ -1,0 +1,41 @@
+/** Data access for users (schema `auth`). */
+import type { Sql } from "../lib/db.ts";
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  created_at: Date;
+}
+
+export interface UserWithHash extends User {
+  password_hash: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID.test(s);
+
+export class Users {
+  constructor(private readonly sql: Sql) {}
+
+  /** The new user, or null when the email is taken. */
+  async create(email: string, passwordHash: string, name: string): Promise<User | null> {
+    const rows = await this.sql<User[]>`
+      insert into auth.users (email, password_hash, name) values (${email}, ${passwordHash}, ${name})
+      on conflict (email) do nothing
+      returning id, email, name, created_at`;
+    return rows[0] ?? null;
+  }
+
+  async findByEmail(email: string): Promise<UserWithHash | null> {
+    const rows = await this.sql<UserWithHash[]>`
+      select id, email, name, created_at, password_hash from auth.users where email = ${email}`;
+    return rows[0] ?? null;
+  }
+
+  async findById(id: string): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.sql<User[]>`select id, email, name, created_at from auth.users where id = ${id}`;
+    return rows[0] ?? null;
+  }
+}

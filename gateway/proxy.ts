@@ -1,0 +1,99 @@
+/**
+ * The gateway's hot path: route lookup, token check, one request on a kept-alive upstream
+ * connection, the upstream's answer passed back as it came.
+ */
+import { bearerToken } from "../lib/bearer.ts";
+import { readBodyWithin } from "../lib/body-limit.ts";
+import { ApiError, errorResponse } from "../lib/errors.ts";
+import type { TokenVerifier } from "../lib/token-verifier.ts";
+import { UpstreamError } from "./http1-pool.ts";
+import { routeOf, type UpstreamName } from "./route-table.ts";
+import type { Upstream } from "./upstream.ts";
+
+export interface ProxyDeps {
+  upstreams: Record<UpstreamName, Upstream>;
+  verifier: TokenVerifier;
+  bodyLimit: number;
+  onUpstreamError?: (upstream: UpstreamName, e: UpstreamError) => void;
+}
+
+/**
+ * Request headers that never go upstream: hop-by-hop ones (RFC 9110 §7.6.1), the ones the
+ * gateway sets itself, and the ones services trust because only the gateway sets them.
+ */
+const DROPPED_REQUEST_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+  "host",
+  "content-length",
+  "x-request-id",
+  "x-user-id",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "forwarded",
+]);
+
+/** Response headers that describe the upstream connection, not the answer. */
+const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date", "trailer", "upgrade", "proxy-connection"]);
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+export type Proxy = (request: Request, requestId: string, clientIp: string) => Promise<Response>;
+
+export function createProxy(d: ProxyDeps): Proxy {
+  return async (request, requestId, clientIp) => {
+    const url = request.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const query = url.indexOf("?", pathStart);
+    const path = query === -1 ? url.slice(pathStart) : url.slice(pathStart, query);
+    const method = request.method;
+    const route = routeOf(method, path);
+    if (route === null) return errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId });
+
+    let userId: string | null = null;
+    const token = bearerToken(request.headers.get("authorization"));
+    if (token !== null) userId = d.verifier.verify(token)?.sub ?? null;
+    if (!route.public) {
+      if (token === null) throw new ApiError("UNAUTHORIZED", "A bearer token is required");
+      if (userId === null) throw new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
+    }
+
+    const body = method === "GET" || method === "HEAD" ? null : await readBodyWithin(request, d.bodyLimit);
+    let head = "";
+    for (const [name, value] of request.headers) if (!DROPPED_REQUEST_HEADERS.has(name)) head += `${name}: ${value}\r\n`;
+    head += `x-request-id: ${requestId}\r\nx-forwarded-for: ${clientIp}\r\n`;
+    if (userId !== null) head += `x-user-id: ${userId}\r\n`;
+    head += `content-length: ${body === null ? 0 : body.length}\r\nconnection: keep-alive\r\n\r\n`;
+    const target = url.slice(pathStart);
+    const encode = (host: string) => {
+      const bytes = Buffer.from(`${method} ${target} HTTP/1.1\r\nhost: ${host}\r\n${head}`, "latin1");
+      return body === null ? bytes : Buffer.concat([bytes, body]);
+    };
+
+    let upstream;
+    try {
+      upstream = await d.upstreams[route.upstream].send(encode, method === "HEAD", IDEMPOTENT.has(method));
+    } catch (e) {
+      if (!(e instanceof UpstreamError)) throw e;
+      d.onUpstreamError?.(route.upstream, e);
+      const headers = { "x-request-id": requestId };
+      if (e.kind === "timeout") return errorResponse("GATEWAY_TIMEOUT", `The ${route.upstream} service did not answer in time`, undefined, headers);
+      return errorResponse("BAD_GATEWAY", `The ${route.upstream} service cannot be reached`, undefined, headers);
+    }
+    const headers = new Headers();
+    for (const [name, value] of upstream.headers) if (!DROPPED_RESPONSE_HEADERS.has(name)) headers.append(name, value);
+    if (!headers.has("x-request-id")) headers.set("x-request-id", requestId);
+    const status = upstream.status;
+    const nullBody = status === 204 || status === 205 || status === 304 || upstream.body === null || upstream.body.length === 0;
+    return new Response(nullBody ? null : upstream.body, { status, headers });
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * One upstream service behind one or more instances (`PRODUCT_URL=http://a:8002,http://b:8002`).
+ * Requests go round-robin over the instances; one that refuses connections is skipped for a
+ * while and the request goes to the next at once, since it never reached the refused one.
+ */
+import { Http1Pool, UpstreamError, type PoolOptions, type UpstreamResponse } from "./http1-pool.ts";
+
+export interface UpstreamOptions extends PoolOptions {
+  /** How long an instance that refused connections is skipped. */
+  downMs: number;
+}
+
+export class Upstream {
+  readonly pools: Http1Pool[];
+  private readonly downUntil: number[];
+  private next = 0;
+
+  constructor(
+    readonly name: string,
+    urls: URL[],
+    o: UpstreamOptions,
+  ) {
+    this.pools = urls.map((u) => new Http1Pool(u.hostname.replace(/^\[|\]$/g, ""), Number(u.port || 80), o));
+    this.downUntil = urls.map(() => 0);
+    this.downMs = o.downMs;
+  }
+
+  private readonly downMs: number;
+
+  /**
+   * Sends a request built by `encode(hostHeader)`. Retries on another instance when one
+   * refuses, and resends an idempotent request once when a kept-alive connection turned out
+   * to be closed before it answered.
+   */
+  async send(encode: (host: string) => Uint8Array, headOnly: boolean, idempotent: boolean): Promise<UpstreamResponse> {
+    const n = this.pools.length;
+    let resent = false;
+    let last: UpstreamError | null = null;
+    for (let attempt = 0; attempt < n + 1; attempt++) {
+      const i = this.pick();
+      const pool = this.pools[i]!;
+      try {
+        return await pool.request(encode(`${pool.host}:${pool.port}`), headOnly);
+      } catch (e) {
+        if (!(e instanceof UpstreamError)) throw e;
+        last = e;
+        if (e.kind === "refused") {
+          this.downUntil[i] = Date.now() + this.downMs;
+          continue;
+        }
+        if (e.staleConnection && idempotent && !resent) {
+          resent = true;
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw last ?? new UpstreamError("refused", `no ${this.name} instance is reachable`, false);
+  }
+
+  /** The next instance not known to be down; when all are, the one that went down first. */
+  private pick(): number {
+    const n = this.pools.length;
+    if (n === 1) return 0;
+    const now = Date.now();
+    for (let k = 0; k < n; k++) {
+      const i = (this.next + k) % n;
+      if (this.downUntil[i]! <= now) {
+        this.next = (i + 1) % n;
+        return i;
+      }
+    }
+    let best = 0;
+    for (let i = 1; i < n; i++) if (this.downUntil[i]! < this.downUntil[best]!) best = i;
+    this.downUntil[best] = 0;
+    return best;
+  }
+
+  close(): void {
+    for (const p of this.pools) p.close();
+  }
+}

@@ -1,0 +1,79 @@
+/** PostgreSQL through postgres.js: connecting, migrating, telling "database down" apart. */
+import postgres from "postgres";
+
+export type Sql = postgres.Sql;
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize: number;
+  /** Seconds; a query made while the database is unreachable fails within this time. */
+  connectTimeout?: number;
+  applicationName: string;
+}
+
+export function connectDatabase(o: DatabaseOptions): Sql {
+  return postgres(o.url, {
+    max: o.poolSize,
+    connect_timeout: o.connectTimeout ?? 2,
+    idle_timeout: 60,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: { application_name: o.applicationName },
+  });
+}
+
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+/**
+ * Applies the migrations of one schema, each once, in order. An advisory lock makes two
+ * replicas that start together take turns instead of racing on DDL.
+ */
+export async function migrate(sql: Sql, schema: string, migrations: Migration[]): Promise<string[]> {
+  const applied: string[] = [];
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext(${"migrate:" + schema}))`;
+    await tx.unsafe(`create schema if not exists ${schema}`);
+    await tx.unsafe(
+      `create table if not exists ${schema}.schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
+    );
+    const done = new Set((await tx.unsafe(`select name from ${schema}.schema_migrations`)).map((r) => r.name as string));
+    for (const m of migrations) {
+      if (done.has(m.name)) continue;
+      await tx.unsafe(m.sql);
+      await tx.unsafe(`insert into ${schema}.schema_migrations (name) values ($1)`, [m.name]);
+      applied.push(m.name);
+    }
+  });
+  return applied;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+]);
+
+/** True when an error means "the database cannot be reached right now", not "bad query". */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  if (UNAVAILABLE_CODES.has(code)) return true;
+  // SQLSTATE classes: 08 connection exception, 57P0x shutdown / cannot connect now, 53 resources.
+  return code.startsWith("08") || code.startsWith("57P0") || code.startsWith("53");
+}
+
+/** SQLSTATE 23505: a unique constraint said no. */
+export const isUniqueViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "23505";
+
+/** SQLSTATE 23514: a check constraint said no. */
+export const isCheckViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "23514";

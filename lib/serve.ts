@@ -1,0 +1,77 @@
+/**
+ * Starting a service: listen, say so once, and on SIGTERM/SIGINT stop accepting, let
+ * in-flight requests finish, close what the service holds, exit 0.
+ */
+import type { Elysia } from "elysia";
+import { ConfigError } from "./config.ts";
+import { describeError, type Logger } from "./log.ts";
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  reusePort?: boolean;
+  maxBodyBytes: number;
+  shutdownGraceMs: number;
+}
+
+// biome-ignore lint: any Elysia app will do
+type AnyApp = Elysia<any, any, any, any, any, any, any>;
+
+export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () => Promise<void>): void {
+  try {
+    app.listen({
+      port: o.port,
+      hostname: o.host,
+      reusePort: o.reusePort ?? false,
+      // Headroom over the body limit so the app, not Bun, answers 413 in the contract's shape.
+      maxRequestBodySize: o.maxBodyBytes + 64 * 1024,
+      idleTimeout: 30,
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "EADDRINUSE") throw new ConfigError(`port ${o.port} on ${o.host} is already in use`);
+    if (code === "EACCES") throw new ConfigError(`no permission to listen on port ${o.port}`);
+    throw e;
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { signal });
+    const force = setTimeout(() => {
+      log.warn("grace period over, exiting with requests in flight", { graceMs: o.shutdownGraceMs });
+      process.exit(1);
+    }, o.shutdownGraceMs);
+    try {
+      await app.server?.stop(false);
+      await onStop();
+    } catch (e) {
+      log.error("error while stopping", describeError(e));
+    }
+    clearTimeout(force);
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/** Runs a service's start function; a bad setting ends the process with one line, no stack. */
+export async function runMain(service: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (e) {
+    const message = e instanceof ConfigError ? e.message : describeStartError(e);
+    process.stderr.write(`${service}: cannot start: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+function describeStartError(e: unknown): string {
+  const err = e as { code?: string; message?: string; address?: string; port?: number };
+  if (err?.code === "ECONNREFUSED" || err?.code === "CONNECT_TIMEOUT" || err?.code === "ENOTFOUND")
+    return `the database is not reachable (${err.code})`;
+  if (err?.code === "28P01" || err?.code === "28000") return "the database refused the credentials in DATABASE_URL";
+  if (err?.code === "3D000") return "the database named in DATABASE_URL does not exist";
+  return err?.message ?? String(e);
+}

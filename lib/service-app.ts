@@ -1,0 +1,74 @@
+/**
+ * The base every service's Elysia app is built on: request ids, the contract's error shape
+ * for every failure, a body size limit, and the health routes.
+ */
+import { Elysia } from "elysia";
+import { ApiError, apiErrorResponse, errorResponse } from "./errors.ts";
+import { isDatabaseUnavailable } from "./db.ts";
+import { describeError, type Logger } from "./log.ts";
+import { requestIdOf } from "./request-id.ts";
+
+export interface ServiceAppOptions {
+  /** The name `/health` reports, e.g. "auth-service". */
+  service: string;
+  /** The contract's path prefix of this service, e.g. "/auth": health is served there too. */
+  prefix?: string;
+  log: Logger;
+  bodyLimit: number;
+}
+
+interface ValidationIssue {
+  path: string;
+  message: string;
+  summary?: string;
+}
+
+/** Elysia's validation error, reduced to the field the client got wrong. */
+function validationDetails(error: unknown): { field: string; message: string } {
+  const e = error as { type?: string; all?: ValidationIssue[] };
+  const first = e.all?.find((i) => i.path) ?? e.all?.[0];
+  const field = first?.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : (e.type ?? "body");
+  const message = first?.summary ?? first?.message ?? "Invalid input";
+  return { field, message };
+}
+
+export function createServiceApp(o: ServiceAppOptions) {
+  const health = JSON.stringify({ status: "healthy", service: o.service });
+  const healthResponse = () => new Response(health, { headers: { "content-type": "application/json" } });
+  return new Elysia({ name: o.service, handler: { standardHostname: false } })
+    .derive({ as: "global" }, ({ request, set }) => {
+      const requestId = requestIdOf(request.headers);
+      set.headers["x-request-id"] = requestId;
+      return { requestId };
+    })
+    .onRequest(({ request }) => {
+      const length = request.headers.get("content-length");
+      if (length !== null && Number(length) > o.bodyLimit)
+        return errorResponse("PAYLOAD_TOO_LARGE", `Request body is larger than ${o.bodyLimit} bytes`, { limit: o.bodyLimit });
+    })
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      const requestId = (set.headers["x-request-id"] as string | undefined) ?? requestIdOf(request.headers);
+      const headers = { "x-request-id": requestId };
+      let response: Response;
+      if (error instanceof ApiError) {
+        response = apiErrorResponse(error);
+      } else if (code === "VALIDATION") {
+        const { field, message } = validationDetails(error);
+        response = errorResponse("VALIDATION_ERROR", `Invalid ${field}: ${message}`, { field });
+      } else if (code === "PARSE") {
+        response = errorResponse("VALIDATION_ERROR", "The body is not valid JSON", { field: "body" });
+      } else if (code === "NOT_FOUND") {
+        response = errorResponse("NOT_FOUND", "No such route");
+      } else if (isDatabaseUnavailable(error)) {
+        o.log.warn("database unavailable", { requestId, path: new URL(request.url).pathname, ...describeError(error) });
+        response = errorResponse("UNAVAILABLE", "The service cannot reach its database; try again shortly");
+      } else {
+        o.log.error("unhandled error", { requestId, method: request.method, path: new URL(request.url).pathname, ...describeError(error) });
+        response = errorResponse("INTERNAL_ERROR", "Internal error");
+      }
+      for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+      return response;
+    })
+    .get("/health", healthResponse)
+    .get(`${o.prefix ?? ""}/health`, healthResponse);
+}

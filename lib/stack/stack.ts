@@ -1,0 +1,165 @@
+/**
+ * The whole system on one machine: a database (embedded unless given), auth, product and
+ * the gateway, as child processes run from the sources or from the compiled executables.
+ * `bun start`, the end-to-end tests and the bench all start it through here.
+ */
+import type { Subprocess } from "bun";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
+
+export type ServiceName = "auth" | "product" | "gateway";
+export const SERVICES: ServiceName[] = ["auth", "product", "gateway"];
+
+export interface StackOptions {
+  /** "source" runs `bun <service>/main.ts`; "binary" runs `dist/<service>`. */
+  mode?: "source" | "binary";
+  /** Use this database instead of starting an embedded one. */
+  databaseUrl?: string;
+  /** Where the embedded database keeps its data (default `.data/postgres`). */
+  dataDir?: string;
+  /** Deletes the embedded database's data when the stack stops. */
+  ephemeral?: boolean;
+  databasePort?: number;
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Extra environment for every service (JWT_SECRET, LOG_LEVEL, ...). */
+  env?: Record<string, string>;
+  /** Receives every line a service prints; default: prefixed on stdout. */
+  log?: (service: string, line: string) => void;
+}
+
+export interface RunningStack {
+  gatewayUrl: string;
+  authUrl: string;
+  productUrl: string;
+  databaseUrl: string;
+  /** The embedded database, when the stack started one (tests stop and start it). */
+  database: EmbeddedDatabase | null;
+  ports: Record<ServiceName, number>;
+  pids(): { gateway: number[]; auth: number[]; product: number[]; postgres: number | null };
+  stop(): Promise<void>;
+}
+
+const ROOT = resolve(import.meta.dir, "../..");
+
+export function serviceCommand(service: ServiceName, mode: "source" | "binary"): string[] {
+  if (mode === "binary") {
+    const exe = resolve(ROOT, "dist", service);
+    if (!existsSync(exe)) throw new Error(`${exe} is missing: run \`bun run build\` first`);
+    return [exe];
+  }
+  return [process.execPath, resolve(ROOT, service, "main.ts")];
+}
+
+const defaultLog = (service: string, line: string) => process.stdout.write(`${service.padEnd(8)}| ${line}\n`);
+
+/** Passes a child's output on line by line. */
+async function pipeLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) !== -1) {
+      onLine(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+  }
+  if (pending) onLine(pending);
+}
+
+export async function waitHealthy(url: string, child: Subprocess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode} before it was healthy`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(50);
+  }
+  throw new Error(`${url} was not healthy within ${timeoutMs} ms`);
+}
+
+export async function stopProcess(child: Subprocess, timeoutMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const killed = await Promise.race([child.exited.then(() => false), Bun.sleep(timeoutMs).then(() => true)]);
+  if (killed) {
+    child.kill("SIGKILL");
+    await child.exited;
+  }
+}
+
+export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
+  const mode = o.mode ?? "source";
+  const log = o.log ?? defaultLog;
+  const database = o.databaseUrl
+    ? null
+    : await startEmbeddedDatabase({ dir: o.dataDir, port: o.databasePort, ephemeral: o.ephemeral, onLog: (l) => log("postgres", l.trimEnd()) });
+  const databaseUrl = o.databaseUrl ?? database!.url;
+  const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, gateway: 8000, ...o.ports };
+  const urls = {
+    auth: `http://127.0.0.1:${ports.auth}`,
+    product: `http://127.0.0.1:${ports.product}`,
+    gateway: `http://127.0.0.1:${ports.gateway}`,
+  };
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    AUTH_PORT: String(ports.auth),
+    PRODUCT_PORT: String(ports.product),
+    GATEWAY_PORT: String(ports.gateway),
+    AUTH_URL: urls.auth,
+    PRODUCT_URL: urls.product,
+    ...o.env,
+  };
+  const children = new Map<ServiceName, Subprocess<"ignore", "pipe", "pipe">>();
+  const spawn = (service: ServiceName) => {
+    const child = Bun.spawn(serviceCommand(service, mode), { env, cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    children.set(service, child);
+    void pipeLines(child.stdout, (l) => log(service, l));
+    void pipeLines(child.stderr, (l) => log(service, l));
+    return waitHealthy(urls[service], child);
+  };
+  const stop = async () => {
+    await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await Promise.all(["auth", "product"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await database?.stop();
+  };
+  try {
+    await Promise.all([spawn("auth"), spawn("product")]);
+    await spawn("gateway");
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    gatewayUrl: urls.gateway,
+    authUrl: urls.auth,
+    productUrl: urls.product,
+    databaseUrl,
+    database,
+    ports,
+    pids: () => ({
+      gateway: [children.get("gateway")!.pid],
+      auth: [children.get("auth")!.pid],
+      product: [children.get("product")!.pid],
+      postgres: database ? postmasterPid(database.dir) : null,
+    }),
+    stop,
+  };
+}
+
+/** The postmaster's pid, from the first line of `postmaster.pid` in the data directory. */
+function postmasterPid(dir: string): number | null {
+  try {
+    const text = require("node:fs").readFileSync(resolve(dir, "postmaster.pid"), "utf8") as string;
+    const pid = Number(text.split("\n")[0]);
+    return Number.isInteger(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,48 @@
+/** Starts the product service: config, database, migrations, snapshot, listen, graceful stop. */
+import { ConfigError } from "../lib/config.ts";
+import { connectDatabase, migrate } from "../lib/db.ts";
+import { createLogger, describeError } from "../lib/log.ts";
+import { listen, runMain } from "../lib/serve.ts";
+import { isWorkerProcess, startExtraWorkers, stopWorkers } from "../lib/workers.ts";
+import { buildProductApp } from "./app.ts";
+import { Catalog } from "./catalog.ts";
+import { PRODUCT_SETTINGS_HELP, readProductConfig } from "./config.ts";
+import { migrations } from "./migrations/index.ts";
+import { CatalogSnapshot } from "./snapshot.ts";
+
+if (process.argv.includes("--help")) {
+  console.log(PRODUCT_SETTINGS_HELP);
+  process.exit(0);
+}
+
+await runMain("product", async () => {
+  const config = readProductConfig();
+  if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
+  const log = createLogger("product", config.logLevel);
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "product" });
+  const applied = isWorkerProcess() ? [] : await migrate(sql, "product", migrations);
+  const catalog = new Catalog(sql);
+
+  let lastWarning = 0;
+  const snapshot = new CatalogSnapshot(catalog, config.snapshotProductWindow, (e) => {
+    // Once a second at most: while the database is down every refresh fails.
+    if (Date.now() - lastWarning < 1000) return;
+    lastWarning = Date.now();
+    log.warn("snapshot refresh failed; serving the last one", { ageMs: snapshot.age(), ...describeError(e) });
+  });
+  await snapshot.refresh();
+  if (!snapshot.ready) throw snapshot.lastError;
+  // A (re)subscription may have missed notifications, so it reloads as well.
+  const listener = await sql.listen("catalog_changed", () => void snapshot.refresh(), () => void snapshot.refresh());
+  const timer = setInterval(() => void snapshot.refresh(), config.snapshotRefreshMs);
+
+  const app = buildProductApp({ catalog, snapshot, log, bodyLimit: config.bodyLimit });
+  const workers = startExtraWorkers(config.workers, log);
+  listen(app, { port: config.port, host: config.host, reusePort: config.workers > 1, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
+    clearInterval(timer);
+    await stopWorkers(workers);
+    await listener.unlisten().catch(() => {});
+    await sql.end({ timeout: 5 });
+  });
+  log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied, worker: process.env.WORKER_INDEX ?? "0" });
+});

@@ -1,0 +1,5 @@
+// Imported as text so `bun build --compile` embeds them in the executable.
+import catalog from "./001_catalog.sql" with { type: "text" };
+import type { Migration } from "../../lib/db.ts";
+
+export const migrations: Migration[] = [{ name: "001_catalog", sql: catalog }];

@@ -1,0 +1,158 @@
+/**
+ * The hot reads, served from memory: live deals and the first pages of the product list,
+ * as pre-serialized JSON with an ETag. The data is reloaded when the database says it
+ * changed (LISTEN/NOTIFY), on a timer as a safety net, and never by a request: a request only
+ * re-renders from memory, which also makes deals start and end on the clock to the
+ * millisecond. Reloads are single-flight: whoever asks while one runs gets one more after it.
+ */
+import type { Catalog } from "./catalog.ts";
+import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./model.ts";
+
+export interface RenderedPage {
+  body: Uint8Array;
+  etag: string;
+}
+
+interface SnapshotData {
+  deals: DealRow[];
+  products: ProductRow[];
+  totals: Map<string | null, number>;
+  loadedAt: number;
+}
+
+interface DealView {
+  live: DealRow[];
+  /** The view is exact until this time (the next start or end of a deal). */
+  validUntil: number;
+  pages: Map<number, RenderedPage>;
+}
+
+const MAX_CACHED_PAGES = 512;
+const encoder = new TextEncoder();
+
+function render(value: unknown): RenderedPage {
+  const json = JSON.stringify(value);
+  return { body: encoder.encode(json), etag: `"${Bun.hash(json).toString(36)}"` };
+}
+
+export class CatalogSnapshot {
+  private data: SnapshotData | null = null;
+  private dealView: DealView | null = null;
+  private productPages = new Map<string, RenderedPage>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  lastError: unknown = null;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly productWindow: number,
+    private readonly onError: (e: unknown) => void = () => {},
+  ) {}
+
+  get ready(): boolean {
+    return this.data !== null;
+  }
+
+  /** Milliseconds since the data was last read from the database. */
+  age(now = Date.now()): number {
+    return this.data ? now - this.data.loadedAt : Number.POSITIVE_INFINITY;
+  }
+
+  /** Reloads from the database; concurrent calls share one reload (plus one after it). */
+  refresh(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
+          this.lastError = null;
+        } catch (e) {
+          this.lastError = e;
+          this.onError(e);
+          return;
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private install(data: SnapshotData): void {
+    this.data = data;
+    this.dealView = null;
+    this.productPages = new Map();
+  }
+
+  /** A page of the live deals, or null before the first load. */
+  dealsPage(page: number, size: number, now = Date.now()): RenderedPage | null {
+    const view = this.currentDealView(now);
+    if (!view) return null;
+    const key = page * 1000 + size;
+    let rendered = view.pages.get(key);
+    if (rendered === undefined) {
+      const items = view.live.slice((page - 1) * size, page * size).map((d) => dealJson(d, now));
+      rendered = render({ items, total: view.live.length, page, size });
+      if (view.pages.size < MAX_CACHED_PAGES) view.pages.set(key, rendered);
+    }
+    return rendered;
+  }
+
+  private currentDealView(now: number): DealView | null {
+    if (this.dealView && now < this.dealView.validUntil) return this.dealView;
+    if (!this.data) return null;
+    let validUntil = Number.POSITIVE_INFINITY;
+    const live: DealRow[] = [];
+    for (const d of this.data.deals) {
+      const start = d.starts_at.getTime();
+      const end = d.ends_at.getTime();
+      if (now < start) validUntil = Math.min(validUntil, start);
+      else if (now <= end) validUntil = Math.min(validUntil, end + 1);
+      if (isLive(d, now)) live.push(d);
+    }
+    this.dealView = { live, validUntil, pages: new Map() };
+    return this.dealView;
+  }
+
+  /**
+   * A page of the product list when memory holds all of it: the page lies inside the newest
+   * `productWindow` products (for a category: inside the ones of that category in the window),
+   * or the window holds every product. Null means "ask the database".
+   */
+  productsPage(page: number, size: number, category: string | undefined): RenderedPage | null {
+    const data = this.data;
+    if (!data) return null;
+    const key = `${page}:${size}:${category ?? ""}`;
+    const cached = this.productPages.get(key);
+    if (cached) return cached;
+    const total = category === undefined ? sum(data.totals) : (data.totals.get(category) ?? 0);
+    const inWindow = category === undefined ? data.products : data.products.filter((p) => p.category === category);
+    const complete = inWindow.length === total;
+    if (!complete && page * size > inWindow.length) return null;
+    const items = inWindow.slice((page - 1) * size, page * size).map(productJson);
+    const rendered = render({ items, total, page, size });
+    if (this.productPages.size < MAX_CACHED_PAGES) this.productPages.set(key, rendered);
+    return rendered;
+  }
+
+  /** Reads by id when the database cannot answer. */
+  product(id: string): ProductRow | undefined {
+    const data = this.data;
+    if (!data) return undefined;
+    return data.products.find((p) => p.id === id) ?? data.deals.find((d) => d.product_id === id)?.product;
+  }
+
+  deal(id: string): DealRow | undefined {
+    return this.data?.deals.find((d) => d.id === id);
+  }
+}
+
+const sum = (m: Map<unknown, number>) => {
+  let n = 0;
+  for (const v of m.values()) n += v;
+  return n;
+};
