@@ -1,6 +1,7 @@
 /** The gateway's HTTP app: its own health, and `/auth/*` and `/products/*` proxied. */
-import { createServiceApp } from "../lib/service-app.ts";
+import { Elysia } from "elysia";
 import type { Logger } from "../lib/log.ts";
+import { createServiceApp } from "../lib/service-app.ts";
 import type { Proxy } from "./proxy.ts";
 
 export interface GatewayAppDeps {
@@ -9,12 +10,16 @@ export interface GatewayAppDeps {
   bodyLimit: number;
 }
 
+type Server = { requestIP(r: Request): { address: string } | null } | null;
+
 export function buildGatewayApp(d: GatewayAppDeps) {
-  const forward = ({ request, requestId, server }: { request: Request; requestId: string; server: { requestIP(r: Request): { address: string } | null } | null }) =>
-    d.proxy(request, requestId, server?.requestIP(request)?.address ?? "unknown");
-  return createServiceApp({ service: "gateway", log: d.log, bodyLimit: d.bodyLimit })
+  const forward = ({ request, server }: { request: Request; server: Server }) => d.proxy(request, server?.requestIP(request)?.address ?? "unknown");
+  // The proxied routes come first, before any hook: each request runs the proxy and nothing
+  // else (it sets its own request id and answers its own errors). Hooks cost ~15% here.
+  return new Elysia({ name: "gateway-routes", handler: { standardHostname: false } })
     .all("/auth", forward, { parse: "none" })
     .all("/auth/*", forward, { parse: "none" })
     .all("/products", forward, { parse: "none" })
-    .all("/products/*", forward, { parse: "none" });
+    .all("/products/*", forward, { parse: "none" })
+    .use(createServiceApp({ service: "gateway", log: d.log, bodyLimit: d.bodyLimit }));
 }

@@ -8,10 +8,15 @@ import type { Socket } from "bun";
 
 export interface UpstreamResponse {
   status: number;
-  /** Raw header lines as received, lower-cased names. */
+  /** End-to-end headers as received (names lower-cased); connection-level ones are left out. */
   headers: [string, string][];
+  /** Whether the upstream sent `x-request-id`. */
+  hasRequestId: boolean;
   body: Uint8Array | null;
 }
+
+/** Headers about the connection, not the answer (RFC 9110 §7.6.1), and ones Bun sets itself. */
+const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date", "trailer", "upgrade", "proxy-connection"]);
 
 export type UpstreamFailure = "refused" | "broken" | "timeout";
 
@@ -59,6 +64,7 @@ class Connection {
   private head: Buffer | null = null;
   private status = 0;
   private headers: [string, string][] = [];
+  private hasRequestId = false;
   private keepAlive = true;
   private body: Uint8Array | null = null;
   private filled = 0;
@@ -119,6 +125,7 @@ class Connection {
     this.status = status;
     this.keepAlive = statusLine[7] === "1";
     this.headers = [];
+    this.hasRequestId = false;
     let length = -3;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
@@ -129,7 +136,8 @@ class Connection {
       if (name === "content-length") length = Number(value);
       else if (name === "transfer-encoding" && value.toLowerCase().includes("chunked")) length = -2;
       else if (name === "connection") this.keepAlive = value.toLowerCase() !== "close";
-      this.headers.push([name, value]);
+      else if (name === "x-request-id") this.hasRequestId = true;
+      if (!CONNECTION_HEADERS.has(name)) this.headers.push([name, value]);
     }
     if (this.pending!.headOnly || status === 204 || status === 304 || status < 200) length = 0;
     if (!(length >= -3) || (length >= 0 && !Number.isSafeInteger(length))) {
@@ -177,7 +185,7 @@ class Connection {
     this.body = null;
     this.chunked = null;
     this.expect = -1;
-    const response = { status: this.status, headers: this.headers, body };
+    const response = { status: this.status, headers: this.headers, hasRequestId: this.hasRequestId, body };
     if (this.keepAlive && this.socket) this.pool.release(this);
     else {
       this.socket?.end();

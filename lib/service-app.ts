@@ -44,7 +44,7 @@ export function createServiceApp(o: ServiceAppOptions) {
     .onRequest(({ request }) => {
       const length = request.headers.get("content-length");
       if (length !== null && Number(length) > o.bodyLimit)
-        return errorResponse("PAYLOAD_TOO_LARGE", `Request body is larger than ${o.bodyLimit} bytes`, { limit: o.bodyLimit });
+        return errorResponse("PAYLOAD_TOO_LARGE", `Request body is larger than ${o.bodyLimit} bytes`, { limit: o.bodyLimit }, { "x-request-id": requestIdOf(request.headers) });
     })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const requestId = (set.headers["x-request-id"] as string | undefined) ?? requestIdOf(request.headers);
