@@ -5,6 +5,7 @@ import { bearerToken } from "../lib/bearer.ts";
 import { ApiError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { createServiceApp } from "../lib/service-app.ts";
+import { LIBRARY_VERIFY_OPTIONS } from "../lib/token-verifier.ts";
 import type { LoginLimiter } from "./login-limiter.ts";
 import { isUuid, type User, type Users } from "./users.ts";
 
@@ -48,7 +49,7 @@ export function buildAuthApp(d: AuthAppDeps) {
       };
       /** The subject of a valid token of `type`; throws INVALID_TOKEN otherwise. */
       const subjectOf = async (token: string, type: "access" | "refresh") => {
-        const claims = await jwt.verify(token, { algorithms: ["HS256"] });
+        const claims = await jwt.verify(token, LIBRARY_VERIFY_OPTIONS);
         if (!claims) throw invalidToken("The token is malformed, expired or not signed by us");
         if (claims.type !== type) throw invalidToken(`Expected a ${type} token`);
         if (typeof claims.sub !== "string" || !isUuid(claims.sub)) throw invalidToken("The token has no valid subject");

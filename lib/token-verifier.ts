@@ -10,6 +10,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 export type TokenType = "access" | "refresh";
 
+/** The same rules for the library path (auth verifies with @elysiajs/jwt): HS256 only, exp required. */
+export const LIBRARY_VERIFY_OPTIONS = { algorithms: ["HS256"], requiredClaims: ["exp", "sub"] };
+
 export interface VerifiedToken {
   sub: string;
   exp: number;

@@ -1,0 +1,45 @@
+import { describe, expect, test } from "bun:test";
+import { routeOf } from "./route-table.ts";
+
+const id = "0b7a0d3e-8f0a-4b8e-9a0e-2f1e5c3d4b5a";
+
+describe("routeOf", () => {
+  const publicRoutes: [string, string, string][] = [
+    ["GET", "/auth/health", "auth"],
+    ["POST", "/auth/register", "auth"],
+    ["POST", "/auth/login", "auth"],
+    ["POST", "/auth/refresh", "auth"],
+    ["GET", "/products/health", "product"],
+    ["GET", "/products", "product"],
+    ["HEAD", "/products", "product"],
+    ["GET", `/products/${id}`, "product"],
+    ["GET", `/products/${id}/stock`, "product"],
+    ["GET", "/products/deals", "product"],
+    ["GET", `/products/deals/${id}`, "product"],
+  ];
+  for (const [method, path, upstream] of publicRoutes)
+    test(`${method} ${path} is public on ${upstream}`, () => expect(routeOf(method, path)).toEqual({ upstream: upstream as "auth", public: true }));
+
+  const protectedRoutes: [string, string, string][] = [
+    ["GET", "/auth/verify", "auth"],
+    ["GET", "/auth/users/me", "auth"],
+    ["GET", "/auth/register", "auth"],
+    ["POST", "/auth/health", "auth"],
+    ["GET", "/auth", "auth"],
+    ["POST", "/products", "product"],
+    ["PATCH", `/products/${id}`, "product"],
+    ["PATCH", `/products/${id}/stock`, "product"],
+    ["POST", "/products/deals", "product"],
+    ["DELETE", `/products/${id}`, "product"],
+    ["GET", `/products/${id}/secret`, "product"],
+    ["GET", `/products/${id}/stock/more`, "product"],
+    ["GET", "/products/", "product"],
+    ["GET", "/products//stock", "product"],
+    ["GET", `/products/deals/${id}/x`, "product"],
+  ];
+  for (const [method, path, upstream] of protectedRoutes)
+    test(`${method} ${path} needs a token`, () => expect(routeOf(method, path)).toEqual({ upstream: upstream as "auth", public: false }));
+
+  for (const path of ["/", "/health2", "/productsx", "/authx/login", "/docs/../auth", "/metricsx"])
+    test(`${path} has no upstream`, () => expect(routeOf("GET", path)).toBeNull());
+});

@@ -1,0 +1,50 @@
+/**
+ * The stack the end-to-end tests talk to: started once per `bun test` run, on the first
+ * call, with real processes and a real PostgreSQL, and stopped after the last test.
+ *   TEST_STACK_MODE=binary   run the compiled executables from dist/ instead of the sources
+ *   TEST_DATABASE_URL=...    use that PostgreSQL instead of an embedded one
+ */
+import { afterAll } from "bun:test";
+import { resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { freePort } from "../stack/free-port.ts";
+import { startStack, type RunningStack } from "../stack/stack.ts";
+
+export const TEST_JWT_SECRET = "test-secret-for-the-end-to-end-suite-0123456789";
+
+let started: Promise<RunningStack> | null = null;
+const logs: string[] = [];
+
+export function testStack(): Promise<RunningStack> {
+  started ??= (async () => {
+    const dataDir = resolve(import.meta.dir, "../../.data", `test-${process.pid}`);
+    rmSync(dataDir, { recursive: true, force: true });
+    return startStack({
+      mode: process.env.TEST_STACK_MODE === "binary" ? "binary" : "source",
+      databaseUrl: process.env.TEST_DATABASE_URL || undefined,
+      dataDir,
+      ephemeral: true,
+      databasePort: freePort(),
+      ports: { gateway: freePort(), auth: freePort(), product: freePort() },
+      env: {
+        JWT_SECRET: TEST_JWT_SECRET,
+        LOG_LEVEL: "warn",
+        // The suite logs in with wrong passwords on purpose; the limiter has its own tests.
+        LOGIN_FAILURE_LIMIT: "100000",
+        SNAPSHOT_REFRESH_MS: "500",
+      },
+      log: (service, line) => {
+        logs.push(`${service}| ${line}`);
+        if (logs.length > 2000) logs.shift();
+      },
+    });
+  })();
+  return started;
+}
+
+/** What the services printed, for a failing test to show or a log test to read. */
+export const stackLogs = () => logs;
+
+afterAll(async () => {
+  if (started) await (await started).stop();
+});
