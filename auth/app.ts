@@ -17,6 +17,7 @@ export interface AuthAppDeps {
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   bodyLimit: number;
+  databaseAnswers: () => Promise<boolean>;
 }
 
 const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name, created_at: u.created_at.toISOString() });
@@ -31,12 +32,23 @@ const TokenPairSchema = t.Object({
 });
 
 // Verified against when the email is unknown, so a miss costs what a wrong password costs.
-const DUMMY_HASH = Bun.password.hashSync("not-a-real-password", { algorithm: "argon2id" });
+// Made on first use: hashing at start-up would add ~100 ms to every start.
+let dummyHash: Promise<string> | null = null;
+const unknownUserHash = () => (dummyHash ??= Bun.password.hash("not-a-real-password", { algorithm: "argon2id" }));
 
 const invalidToken = (why: string) => new ApiError("INVALID_TOKEN", why);
 
 export function buildAuthApp(d: AuthAppDeps) {
-  return createServiceApp({ service: "auth-service", prefix: "/auth", log: d.log, bodyLimit: d.bodyLimit })
+  return createServiceApp({
+    service: "auth-service",
+    prefix: "/auth",
+    log: d.log,
+    bodyLimit: d.bodyLimit,
+    readiness: async () => {
+      const database = await d.databaseAnswers();
+      return { ready: database, checks: { database } };
+    },
+  })
     .use(jwt({ name: "jwt", secret: d.jwtSecret, alg: "HS256" }))
     .derive(({ jwt }) => {
       const issuePair = async (userId: string) => {
@@ -85,7 +97,7 @@ export function buildAuthApp(d: AuthAppDeps) {
         if (wait > 0)
           throw new ApiError("RATE_LIMITED", "Too many failed logins; try again later", { retry_after: wait }, { "retry-after": String(wait) });
         const user = await d.users.findByEmail(email);
-        const ok = await Bun.password.verify(body.password, user?.password_hash ?? DUMMY_HASH);
+        const ok = await Bun.password.verify(body.password, user?.password_hash ?? (await unknownUserHash()));
         if (!user || !ok) {
           for (const k of keys) d.limiter.recordFailure(k);
           throw new ApiError("INVALID_CREDENTIALS", "Wrong email or password");

@@ -20,6 +20,7 @@ beforeAll(async () => {
     accessTtlSeconds: 3600,
     refreshTtlSeconds: 86400,
     bodyLimit: 1 << 20,
+    databaseAnswers: async () => true,
   });
 });
 afterAll(() => sql.end());
@@ -35,7 +36,7 @@ test("after 3 failures for one email: 429 with Retry-After, even with the right 
   const limited = await post("/auth/login", { email, password: "password1" }, "198.51.100.99");
   expect(limited.status).toBe(429);
   expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-  expect((await limited.json()).error).toBe("RATE_LIMITED");
+  expect(((await limited.json()) as { error: string }).error).toBe("RATE_LIMITED");
 });
 
 test("after 3 failures from one address: other emails from it are limited, other addresses are not", async () => {

@@ -1,5 +1,5 @@
 /** Starts the auth service: config, database, migrations, listen, graceful stop. */
-import { connectDatabase, migrate } from "../lib/db.ts";
+import { connectDatabase, databaseAnswers, migrate } from "../lib/db.ts";
 import { ConfigError } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
@@ -9,12 +9,7 @@ import { LoginLimiter } from "./login-limiter.ts";
 import { migrations } from "./migrations/index.ts";
 import { Users } from "./users.ts";
 
-if (process.argv.includes("--help")) {
-  console.log(AUTH_SETTINGS_HELP);
-  process.exit(0);
-}
-
-await runMain("auth", async () => {
+await runMain({ service: "auth", help: AUTH_SETTINGS_HELP, portVariable: "AUTH_PORT", defaultPort: 8001 }, async () => {
   const config = readAuthConfig();
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("auth", config.logLevel);
@@ -28,6 +23,7 @@ await runMain("auth", async () => {
     accessTtlSeconds: config.accessTtlSeconds,
     refreshTtlSeconds: config.refreshTtlSeconds,
     bodyLimit: config.bodyLimit,
+    databaseAnswers: () => databaseAnswers(sql),
   });
   listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, () => sql.end({ timeout: 5 }));
   log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied });

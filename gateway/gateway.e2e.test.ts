@@ -119,7 +119,7 @@ describe("gateway in front of an echo upstream", () => {
     });
     const res = await fetch(`${gateway.url}/products`, { method: "POST", body: stream, headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(413);
-    expect((await res.json()).error).toBe("PAYLOAD_TOO_LARGE");
+    expect(((await res.json()) as { error: string }).error).toBe("PAYLOAD_TOO_LARGE");
   });
 
   test("an upstream nobody listens on: 502 BAD_GATEWAY at once", async () => {

@@ -8,12 +8,7 @@ import { GATEWAY_SETTINGS_HELP, readGatewayConfig } from "./config.ts";
 import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 
-if (process.argv.includes("--help")) {
-  console.log(GATEWAY_SETTINGS_HELP);
-  process.exit(0);
-}
-
-await runMain("gateway", async () => {
+await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "GATEWAY_PORT", defaultPort: 8000 }, async () => {
   const config = readGatewayConfig();
   const log = createLogger("gateway", config.logLevel);
   const poolOptions = {

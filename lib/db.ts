@@ -77,3 +77,9 @@ export const isUniqueViolation = (e: unknown) => (e as { code?: unknown } | null
 
 /** SQLSTATE 23514: a check constraint said no. */
 export const isCheckViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "23514";
+
+/** Whether the database answers a trivial query within `timeoutMs`. */
+export async function databaseAnswers(sql: Sql, timeoutMs = 1000): Promise<boolean> {
+  const ping = sql`select 1`.then(() => true, () => false);
+  return Promise.race([ping, Bun.sleep(timeoutMs).then(() => false)]);
+}

@@ -56,8 +56,31 @@ export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () =>
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-/** Runs a service's start function; a bad setting ends the process with one line, no stack. */
-export async function runMain(service: string, start: () => Promise<void>): Promise<void> {
+export interface MainOptions {
+  service: string;
+  /** What `--help` prints: the settings. */
+  help: string;
+  /** The variable holding the listen port, for `--healthcheck`. */
+  portVariable: string;
+  defaultPort: number;
+}
+
+/**
+ * Runs a service's start function; a bad setting ends the process with one line, no stack.
+ * `--help` prints the settings; `--healthcheck` asks the running service on this machine if
+ * it is ready (exit 0) or not (exit 1), for container health checks where there is no curl.
+ */
+export async function runMain(o: MainOptions, start: () => Promise<void>): Promise<void> {
+  if (process.argv.includes("--help")) {
+    console.log(o.help);
+    process.exit(0);
+  }
+  if (process.argv.includes("--healthcheck")) {
+    const port = process.env[o.portVariable] || String(o.defaultPort);
+    const ok = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    process.exit(ok ? 0 : 1);
+  }
+  const service = o.service;
   try {
     await start();
   } catch (e) {

@@ -15,6 +15,13 @@ export interface ServiceAppOptions {
   prefix?: string;
   log: Logger;
   bodyLimit: number;
+  /** Readiness for load balancers: what the service needs to serve, each checked. */
+  readiness?: () => Promise<Readiness>;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, unknown>;
 }
 
 interface ValidationIssue {
@@ -70,5 +77,10 @@ export function createServiceApp(o: ServiceAppOptions) {
       return response;
     })
     .get("/health", healthResponse)
-    .get(`${o.prefix ?? ""}/health`, healthResponse);
+    .get(`${o.prefix ?? ""}/health`, healthResponse)
+    .get("/ready", async () => {
+      const r = o.readiness ? await o.readiness() : { ready: true, checks: {} };
+      if (r.ready) return { status: "ready", service: o.service, checks: r.checks };
+      return errorResponse("UNAVAILABLE", `${o.service} is not ready`, r.checks);
+    });
 }

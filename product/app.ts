@@ -14,6 +14,7 @@ export interface ProductAppDeps {
   snapshot: CatalogSnapshot;
   log: Logger;
   bodyLimit: number;
+  databaseAnswers: () => Promise<boolean>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -63,7 +64,18 @@ export function buildProductApp(d: ProductAppDeps) {
     }
   }
 
-  return createServiceApp({ service: "product-service", prefix: "/products", log: d.log, bodyLimit: d.bodyLimit })
+  return createServiceApp({
+    service: "product-service",
+    prefix: "/products",
+    log: d.log,
+    bodyLimit: d.bodyLimit,
+    // Without the database the deal list is still served from the snapshot, so the
+    // instance stays in rotation as long as it has one.
+    readiness: async () => {
+      const database = await d.databaseAnswers();
+      return { ready: snapshot.ready, checks: { database, snapshot: snapshot.ready, snapshot_age_ms: snapshot.age() } };
+    },
+  })
     .get(
       "/products/deals",
       ({ query, request }) => {

@@ -1,6 +1,6 @@
 /** Starts the product service: config, database, migrations, snapshot, listen, graceful stop. */
 import { ConfigError } from "../lib/config.ts";
-import { connectDatabase, migrate } from "../lib/db.ts";
+import { connectDatabase, databaseAnswers, migrate } from "../lib/db.ts";
 import { createLogger, describeError } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
 import { isWorkerProcess, startExtraWorkers, stopWorkers } from "../lib/workers.ts";
@@ -10,12 +10,7 @@ import { PRODUCT_SETTINGS_HELP, readProductConfig } from "./config.ts";
 import { migrations } from "./migrations/index.ts";
 import { CatalogSnapshot } from "./snapshot.ts";
 
-if (process.argv.includes("--help")) {
-  console.log(PRODUCT_SETTINGS_HELP);
-  process.exit(0);
-}
-
-await runMain("product", async () => {
+await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "PRODUCT_PORT", defaultPort: 8002 }, async () => {
   const config = readProductConfig();
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("product", config.logLevel);
@@ -36,7 +31,7 @@ await runMain("product", async () => {
   const listener = await sql.listen("catalog_changed", () => void snapshot.refresh(), () => void snapshot.refresh());
   const timer = setInterval(() => void snapshot.refresh(), config.snapshotRefreshMs);
 
-  const app = buildProductApp({ catalog, snapshot, log, bodyLimit: config.bodyLimit });
+  const app = buildProductApp({ catalog, snapshot, log, bodyLimit: config.bodyLimit, databaseAnswers: () => databaseAnswers(sql) });
   const workers = startExtraWorkers(config.workers, log);
   listen(app, { port: config.port, host: config.host, reusePort: config.workers > 1, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
     clearInterval(timer);
