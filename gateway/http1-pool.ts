@@ -27,10 +27,10 @@ export class UpstreamError extends Error {
     /** True when the upstream may have seen the request (never for "refused"). */
     readonly maybeProcessed: boolean,
     /**
-     * A kept-alive connection that the upstream closed before a single byte of the answer:
-     * the usual race with its idle timeout or shutdown; an idempotent request may be resent.
+     * Not a byte of the answer arrived: the usual sign of an instance closing (idle timeout,
+     * shutdown) as the request went out. An idempotent request may be sent again.
      */
-    readonly staleConnection = false,
+    readonly noResponse = false,
   ) {
     super(message);
   }
@@ -59,7 +59,6 @@ class Connection {
   socket: Socket<Connection> | null = null;
   pending: Pending | null = null;
   lastUsed = 0;
-  reused = false;
   gotBytes = false;
   private head: Buffer | null = null;
   private status = 0;
@@ -200,7 +199,7 @@ class Connection {
     this.socket?.terminate();
     this.socket = null;
     this.pool.forget(this);
-    pending?.reject(new UpstreamError(kind, message, kind !== "refused", kind === "broken" && this.reused && !this.gotBytes));
+    pending?.reject(new UpstreamError(kind, message, kind !== "refused", kind === "broken" && !this.gotBytes));
   }
 }
 
@@ -257,10 +256,7 @@ export class Http1Pool {
 
   private acquire(deadline: number): Promise<Connection> | Connection {
     const conn = this.idle.pop();
-    if (conn) {
-      conn.reused = true;
-      return conn;
-    }
+    if (conn) return conn;
     if (this.all.size + this.opening < this.o.maxConnections) return this.open();
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, deadline }));
   }
@@ -302,10 +298,8 @@ export class Http1Pool {
   release(conn: Connection): void {
     conn.lastUsed = Date.now();
     const waiter = this.waiting.shift();
-    if (waiter) {
-      conn.reused = true;
-      waiter.resolve(conn);
-    } else this.idle.push(conn);
+    if (waiter) waiter.resolve(conn);
+    else this.idle.push(conn);
   }
 
   forget(conn: Connection): void {

@@ -28,13 +28,12 @@ export class Upstream {
   private readonly downMs: number;
 
   /**
-   * Sends a request built by `encode(hostHeader)`. Retries on another instance when one
-   * refuses, and resends an idempotent request once when a kept-alive connection turned out
-   * to be closed before it answered.
+   * Sends a request built by `encode(hostHeader)`. Goes on to the next instance when one
+   * refuses (the request never reached it), and, for an idempotent request, when one closed
+   * the connection without a byte of answer (it is shutting down or timed the connection out).
    */
   async send(encode: (host: string) => Uint8Array, headOnly: boolean, idempotent: boolean): Promise<UpstreamResponse> {
     const n = this.pools.length;
-    let resent = false;
     let last: UpstreamError | null = null;
     for (let attempt = 0; attempt < n + 1; attempt++) {
       const i = this.pick();
@@ -44,14 +43,10 @@ export class Upstream {
       } catch (e) {
         if (!(e instanceof UpstreamError)) throw e;
         last = e;
-        if (e.kind === "refused") {
-          this.downUntil[i] = Date.now() + this.downMs;
-          continue;
-        }
-        if (e.staleConnection && idempotent && !resent) {
-          resent = true;
-          continue;
-        }
+        // An instance that refuses, or drops a connection without answering, is going away:
+        // skip it for a while.
+        if (e.kind === "refused" || e.noResponse) this.downUntil[i] = Date.now() + this.downMs;
+        if (e.kind === "refused" || (e.noResponse && idempotent)) continue;
         throw e;
       }
     }

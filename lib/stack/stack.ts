@@ -114,6 +114,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     GATEWAY_PORT: String(ports.gateway),
     AUTH_URL: urls.auth,
     PRODUCT_URL: urls.product,
+    EXIT_WITH_PARENT: "1",
     ...o.env,
   };
   const children = new Map<ServiceName, Subprocess<"ignore", "pipe", "pipe">>();
@@ -127,7 +128,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
     await Promise.all(["auth", "product"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
-    await database?.stop();
+    await database?.close();
   };
   try {
     await Promise.all([spawn("auth"), spawn("product")]);

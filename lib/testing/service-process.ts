@@ -16,7 +16,7 @@ export const testMode = (): "source" | "binary" => (process.env.TEST_STACK_MODE 
 /** Spawns without waiting: for start-up failures, whose exit code and output a test reads. */
 export function spawnService(service: ServiceName, env: Record<string, string>, args: string[] = []) {
   return Bun.spawn([...serviceCommand(service, testMode()), ...args], {
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    env: { ...process.env, LOG_LEVEL: "warn", EXIT_WITH_PARENT: "1", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
