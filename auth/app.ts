@@ -3,8 +3,7 @@ import { jwt } from "@elysiajs/jwt";
 import { t } from "elysia";
 import { bearerToken } from "../lib/bearer.ts";
 import { ApiError } from "../lib/errors.ts";
-import type { Logger } from "../lib/log.ts";
-import { createServiceApp } from "../lib/service-app.ts";
+import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import { LIBRARY_VERIFY_OPTIONS } from "../lib/token-verifier.ts";
 import type { LoginLimiter } from "./login-limiter.ts";
 import { isUuid, type User, type Users } from "./users.ts";
@@ -12,11 +11,10 @@ import { isUuid, type User, type Users } from "./users.ts";
 export interface AuthAppDeps {
   users: Users;
   limiter: LoginLimiter;
-  log: Logger;
+  runtime: ServiceRuntime;
   jwtSecret: string;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
-  bodyLimit: number;
   databaseAnswers: () => Promise<boolean>;
 }
 
@@ -40,10 +38,9 @@ const invalidToken = (why: string) => new ApiError("INVALID_TOKEN", why);
 
 export function buildAuthApp(d: AuthAppDeps) {
   return createServiceApp({
+    ...d.runtime,
     service: "auth-service",
     prefix: "/auth",
-    log: d.log,
-    bodyLimit: d.bodyLimit,
     readiness: async () => {
       const database = await d.databaseAnswers();
       return { ready: database, checks: { database } };

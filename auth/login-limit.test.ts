@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connectDatabase, type Sql } from "../lib/db.ts";
 import { createLogger } from "../lib/log.ts";
+import { createServiceMetrics } from "../lib/metrics.ts";
 import { testStack } from "../lib/testing/test-stack.ts";
 import { uniqueEmail } from "../lib/testing/http.ts";
 import { buildAuthApp } from "./app.ts";
@@ -15,11 +16,10 @@ beforeAll(async () => {
   app = buildAuthApp({
     users: new Users(sql),
     limiter: new LoginLimiter(3, 60_000),
-    log: createLogger("auth", "error"),
+    runtime: { log: createLogger("auth", "error"), metrics: createServiceMetrics("auth"), bodyLimit: 1 << 20, slowRequestMs: 1000, tracer: null },
     jwtSecret: "limit-test-secret-0123456789abcdef",
     accessTtlSeconds: 3600,
     refreshTtlSeconds: 86400,
-    bodyLimit: 1 << 20,
     databaseAnswers: async () => true,
   });
 });

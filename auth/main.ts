@@ -3,6 +3,7 @@ import { connectDatabase, databaseAnswers, migrate } from "../lib/db.ts";
 import { ConfigError } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
+import { serviceRuntime } from "../lib/service-app.ts";
 import { buildAuthApp } from "./app.ts";
 import { AUTH_SETTINGS_HELP, readAuthConfig } from "./config.ts";
 import { LoginLimiter } from "./login-limiter.ts";
@@ -15,16 +16,19 @@ await runMain({ service: "auth", help: AUTH_SETTINGS_HELP, portVariable: "AUTH_P
   const log = createLogger("auth", config.logLevel);
   const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "auth" });
   const applied = await migrate(sql, "auth", migrations);
+  const runtime = serviceRuntime("auth", config, log);
   const app = buildAuthApp({
     users: new Users(sql),
     limiter: new LoginLimiter(config.loginFailureLimit, config.loginFailureWindowSeconds * 1000),
-    log,
+    runtime,
     jwtSecret: config.jwtSecret,
     accessTtlSeconds: config.accessTtlSeconds,
     refreshTtlSeconds: config.refreshTtlSeconds,
-    bodyLimit: config.bodyLimit,
     databaseAnswers: () => databaseAnswers(sql),
   });
-  listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, () => sql.end({ timeout: 5 }));
+  listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
+    await sql.end({ timeout: 5 });
+    await runtime.tracer?.close();
+  });
   log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied });
 });

@@ -1,13 +1,13 @@
-/** The gateway's HTTP app: its own health, and `/auth/*` and `/products/*` proxied. */
+/** The gateway's HTTP app: `/auth/*` and `/products/*` proxied; its own health, metrics and API docs. */
 import { Elysia } from "elysia";
-import type { Logger } from "../lib/log.ts";
-import { createServiceApp } from "../lib/service-app.ts";
+import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import type { Proxy } from "./proxy.ts";
 
 export interface GatewayAppDeps {
   proxy: Proxy;
-  log: Logger;
-  bodyLimit: number;
+  runtime: ServiceRuntime;
+  /** Answers `/docs` and `/docs/json`. */
+  docs: (request: Request) => Response | Promise<Response>;
 }
 
 type Server = { requestIP(r: Request): { address: string } | null } | null;
@@ -21,5 +21,7 @@ export function buildGatewayApp(d: GatewayAppDeps) {
     .all("/auth/*", forward, { parse: "none" })
     .all("/products", forward, { parse: "none" })
     .all("/products/*", forward, { parse: "none" })
-    .use(createServiceApp({ service: "gateway", log: d.log, bodyLimit: d.bodyLimit }));
+    .use(createServiceApp({ ...d.runtime, service: "gateway" }))
+    .get("/docs", ({ request }) => d.docs(request))
+    .get("/docs/json", ({ request }) => d.docs(request));
 }

@@ -8,14 +8,18 @@ import { ApiError, apiErrorResponse, errorResponse } from "../lib/errors.ts";
 import { requestIdOf } from "../lib/request-id.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
 import { UpstreamError } from "./http1-pool.ts";
-import { routeOf, type UpstreamName } from "./route-table.ts";
+import { routeOf, type Route, type UpstreamName } from "./route-table.ts";
+import type { ServiceMetrics } from "../lib/metrics.ts";
+import { newSpanId, nowMs, traceContextOf, traceparentOf, type Tracer } from "../lib/tracing.ts";
 import type { Upstream } from "./upstream.ts";
 
 export interface ProxyDeps {
   upstreams: Record<UpstreamName, Upstream>;
   verifier: TokenVerifier;
   bodyLimit: number;
-  onUpstreamError?: (upstream: UpstreamName, e: UpstreamError) => void;
+  metrics: ServiceMetrics;
+  tracer: Tracer | null;
+  onUpstreamError: (upstream: UpstreamName, e: UpstreamError, requestId: string) => void;
 }
 
 /**
@@ -48,15 +52,8 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 export type Proxy = (request: Request, clientIp: string) => Promise<Response>;
 
 export function createProxy(d: ProxyDeps): Proxy {
-  const forward = async (request: Request, requestId: string, clientIp: string): Promise<Response> => {
-    const url = request.url;
-    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-    const query = url.indexOf("?", pathStart);
-    const path = query === -1 ? url.slice(pathStart) : url.slice(pathStart, query);
+  const forward = async (request: Request, url: string, pathStart: number, route: Route, requestId: string, clientIp: string, traceparent: string | null): Promise<Response> => {
     const method = request.method;
-    const route = routeOf(method, path);
-    if (route === null) return errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId });
-
     let userId: string | null = null;
     const token = bearerToken(request.headers.get("authorization"));
     if (token !== null) userId = d.verifier.verify(token)?.sub ?? null;
@@ -69,8 +66,9 @@ export function createProxy(d: ProxyDeps): Proxy {
     let head = "";
     // One native call for all headers; iterating the Headers object allocates per entry.
     const given = request.headers.toJSON();
-    for (const name in given) if (!DROPPED_REQUEST_HEADERS.has(name)) head += `${name}: ${given[name]}\r\n`;
+    for (const name in given) if (!DROPPED_REQUEST_HEADERS.has(name) && !(traceparent !== null && name === "traceparent")) head += `${name}: ${given[name]}\r\n`;
     head += `x-request-id: ${requestId}\r\nx-forwarded-for: ${clientIp}\r\n`;
+    if (traceparent !== null) head += `traceparent: ${traceparent}\r\n`;
     if (userId !== null) head += `x-user-id: ${userId}\r\n`;
     head += `content-length: ${body === null ? 0 : body.length}\r\nconnection: keep-alive\r\n\r\n`;
     const target = url.slice(pathStart);
@@ -84,7 +82,7 @@ export function createProxy(d: ProxyDeps): Proxy {
       upstream = await d.upstreams[route.upstream].send(encode, method === "HEAD", IDEMPOTENT.has(method));
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
-      d.onUpstreamError?.(route.upstream, e);
+      d.onUpstreamError(route.upstream, e, requestId);
       const headers = { "x-request-id": requestId };
       if (e.kind === "timeout") return errorResponse("GATEWAY_TIMEOUT", `The ${route.upstream} service did not answer in time`, undefined, headers);
       return errorResponse("BAD_GATEWAY", `The ${route.upstream} service cannot be reached`, undefined, headers);
@@ -95,16 +93,42 @@ export function createProxy(d: ProxyDeps): Proxy {
     const nullBody = status === 204 || status === 205 || status === 304 || upstream.body === null || upstream.body.length === 0;
     return new Response(nullBody ? null : upstream.body, { status, headers });
   };
+
   // Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
   return async (request, clientIp) => {
+    const started = performance.now();
     const requestId = requestIdOf(request.headers);
-    try {
-      return await forward(request, requestId, clientIp);
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      const response = apiErrorResponse(e);
-      response.headers.set("x-request-id", requestId);
-      return response;
+    const url = request.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const query = url.indexOf("?", pathStart);
+    const route = routeOf(request.method, query === -1 ? url.slice(pathStart) : url.slice(pathStart, query));
+    // With tracing on, the gateway's span becomes the upstream's parent.
+    const trace = d.tracer ? traceContextOf(request.headers.get("traceparent")) : null;
+    const spanId = trace ? newSpanId() : "";
+    let response: Response;
+    if (route === null) response = errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId });
+    else {
+      try {
+        response = await forward(request, url, pathStart, route, requestId, clientIp, trace ? traceparentOf(trace.traceId, spanId) : null);
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        response = apiErrorResponse(e);
+        response.headers.set("x-request-id", requestId);
+      }
     }
+    const pattern = route?.pattern ?? "(unmatched)";
+    d.metrics.observe(pattern, request.method, response.status, (performance.now() - started) / 1000);
+    if (trace)
+      d.tracer!.record({
+        name: `${request.method} ${pattern}`,
+        kind: "server",
+        context: trace,
+        spanId,
+        startMs: performance.timeOrigin + started,
+        endMs: nowMs(),
+        attributes: { "http.request.method": request.method, "http.route": pattern, "http.response.status_code": response.status, "request.id": requestId },
+        error: response.status >= 500,
+      });
+    return response;
   };
 }

@@ -18,7 +18,7 @@ describe("routeOf", () => {
     ["GET", `/products/deals/${id}`, "product"],
   ];
   for (const [method, path, upstream] of publicRoutes)
-    test(`${method} ${path} is public on ${upstream}`, () => expect(routeOf(method, path)).toEqual({ upstream: upstream as "auth", public: true }));
+    test(`${method} ${path} is public on ${upstream}`, () => expect(routeOf(method, path)).toMatchObject({ upstream: upstream as "auth", public: true }));
 
   const protectedRoutes: [string, string, string][] = [
     ["GET", "/auth/verify", "auth"],
@@ -38,8 +38,29 @@ describe("routeOf", () => {
     ["GET", `/products/deals/${id}/x`, "product"],
   ];
   for (const [method, path, upstream] of protectedRoutes)
-    test(`${method} ${path} needs a token`, () => expect(routeOf(method, path)).toEqual({ upstream: upstream as "auth", public: false }));
+    test(`${method} ${path} needs a token`, () => expect(routeOf(method, path)).toMatchObject({ upstream: upstream as "auth", public: false }));
 
   for (const path of ["/", "/health2", "/productsx", "/authx/login", "/docs/../auth", "/metricsx"])
     test(`${path} has no upstream`, () => expect(routeOf("GET", path)).toBeNull());
+});
+
+describe("route patterns, the metrics label", () => {
+  const cases: [string, string, string][] = [
+    ["GET", "/products/deals", "/products/deals"],
+    ["GET", `/products/${id}`, "/products/{id}"],
+    ["GET", `/products/${id}/stock`, "/products/{id}/stock"],
+    ["PATCH", `/products/${id}/stock`, "/products/{id}/stock"],
+    ["GET", `/products/deals/${id}`, "/products/deals/{id}"],
+    ["POST", "/auth/login", "/auth/login"],
+    ["GET", "/auth/users/me", "/auth/users/me"],
+    ["GET", "/auth/anything/else", "/auth/*"],
+    ["GET", `/products/${id}/a/b/c`, "/products/*"],
+    ["DELETE", `/products/deals/${id}`, "/products/*"],
+  ];
+  for (const [method, path, pattern] of cases) test(`${method} ${path} → ${pattern}`, () => expect(routeOf(method, path)?.pattern).toBe(pattern));
+
+  test("a raw path never becomes a label: 1000 distinct ids give one pattern", () => {
+    const patterns = new Set(Array.from({ length: 1000 }, (_, i) => routeOf("GET", `/products/id-${i}/x${i}`)?.pattern));
+    expect([...patterns]).toEqual(["/products/*"]);
+  });
 });

@@ -1,41 +1,73 @@
 /**
- * Which upstream serves a path and whether it needs a token: one pass over the path's
- * segments, no regular expressions. Anything under `/auth` or `/products` that is not listed
- * as public in the contract needs a token, so a new upstream route is protected by default.
+ * Which upstream serves a path, whether it needs a token, and the route's pattern (the metrics
+ * label): one pass over the path's segments, no regular expressions. Anything under `/auth` or
+ * `/products` that the contract does not list as public needs a token, so a route added to a
+ * service later is protected by default.
  */
 export type UpstreamName = "auth" | "product";
 
 export interface Route {
   upstream: UpstreamName;
   public: boolean;
+  /** The contract's path pattern, e.g. `/products/{id}`; `/products/*` for anything else. */
+  pattern: string;
 }
 
-const AUTH_PUBLIC: Route = { upstream: "auth", public: true };
-const AUTH_PROTECTED: Route = { upstream: "auth", public: false };
-const PRODUCT_PUBLIC: Route = { upstream: "product", public: true };
-const PRODUCT_PROTECTED: Route = { upstream: "product", public: false };
+const route = (upstream: UpstreamName, pattern: string, isPublic: boolean): Route => ({ upstream, public: isPublic, pattern });
 
-const AUTH_PUBLIC_GET = new Set(["/auth/health"]);
-const AUTH_PUBLIC_POST = new Set(["/auth/register", "/auth/login", "/auth/refresh"]);
+const AUTH_OTHER = route("auth", "/auth/*", false);
+const AUTH_READ = new Map([
+  ["/auth/health", route("auth", "/auth/health", true)],
+  ["/auth/verify", route("auth", "/auth/verify", false)],
+  ["/auth/users/me", route("auth", "/auth/users/me", false)],
+]);
+const AUTH_POST = new Map(["/auth/register", "/auth/login", "/auth/refresh"].map((p) => [p, route("auth", p, true)]));
+
+const PRODUCT_OTHER = route("product", "/products/*", false);
+const PRODUCT_READ = {
+  list: route("product", "/products", true),
+  health: route("product", "/products/health", true),
+  deals: route("product", "/products/deals", true),
+  product: route("product", "/products/{id}", true),
+  stock: route("product", "/products/{id}/stock", true),
+  deal: route("product", "/products/deals/{id}", true),
+};
+const PRODUCT_WRITE = {
+  POST: new Map([
+    ["/products", route("product", "/products", false)],
+    ["/products/deals", route("product", "/products/deals", false)],
+  ]),
+  PATCH: { product: route("product", "/products/{id}", false), stock: route("product", "/products/{id}/stock", false) },
+};
 
 /** The route of `method path` (path without the query), or null when no upstream has it. */
 export function routeOf(method: string, path: string): Route | null {
-  const read = method === "GET" || method === "HEAD";
-  if (path === "/products" || path.startsWith("/products/")) {
-    if (!read) return PRODUCT_PROTECTED;
-    // GET /products, /products/{id}, /products/{id}/stock, /products/deals, /products/deals/{id}
-    if (path.length <= 10) return path.length === 9 ? PRODUCT_PUBLIC : PRODUCT_PROTECTED;
-    const second = path.indexOf("/", 10);
-    if (second === -1) return PRODUCT_PUBLIC;
-    const first = path.slice(10, second);
-    const rest = path.slice(second + 1);
-    if (first === "" || rest === "" || rest.includes("/")) return PRODUCT_PROTECTED;
-    return first === "deals" || rest === "stock" ? PRODUCT_PUBLIC : PRODUCT_PROTECTED;
-  }
+  if (path === "/products" || path.startsWith("/products/")) return productRoute(method, path);
   if (path === "/auth" || path.startsWith("/auth/")) {
-    if (method === "POST" && AUTH_PUBLIC_POST.has(path)) return AUTH_PUBLIC;
-    if (read && AUTH_PUBLIC_GET.has(path)) return AUTH_PUBLIC;
-    return AUTH_PROTECTED;
+    if (method === "POST") return AUTH_POST.get(path) ?? AUTH_OTHER;
+    if (method === "GET" || method === "HEAD") return AUTH_READ.get(path) ?? AUTH_OTHER;
+    return AUTH_OTHER;
   }
   return null;
+}
+
+function productRoute(method: string, path: string): Route {
+  // Segments after "/products/": first[/rest]
+  const second = path.indexOf("/", 10);
+  const first = path.length <= 10 ? "" : second === -1 ? path.slice(10) : path.slice(10, second);
+  const rest = second === -1 ? null : path.slice(second + 1);
+  const wellFormed = first !== "" && (rest === null || (rest !== "" && !rest.includes("/")));
+  if (method === "GET" || method === "HEAD") {
+    if (path.length === 9) return PRODUCT_READ.list;
+    if (!wellFormed) return PRODUCT_OTHER;
+    if (rest === null) return first === "health" ? PRODUCT_READ.health : first === "deals" ? PRODUCT_READ.deals : PRODUCT_READ.product;
+    if (first === "deals") return PRODUCT_READ.deal;
+    return rest === "stock" ? PRODUCT_READ.stock : PRODUCT_OTHER;
+  }
+  if (method === "POST") return PRODUCT_WRITE.POST.get(path) ?? PRODUCT_OTHER;
+  if (method === "PATCH" && wellFormed && first !== "deals") {
+    if (rest === null) return PRODUCT_WRITE.PATCH.product;
+    if (rest === "stock") return PRODUCT_WRITE.PATCH.stock;
+  }
+  return PRODUCT_OTHER;
 }

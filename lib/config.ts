@@ -68,6 +68,13 @@ export class EnvReader {
     });
   }
 
+  httpUrlOrUnset(name: string): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol)) throw new ConfigError(`${name} must be an http(s) URL, got "${v}"`);
+    return v;
+  }
+
   databaseUrl(name = "DATABASE_URL"): string | undefined {
     const v = this.raw(name);
     if (v === undefined) return undefined;
@@ -91,6 +98,9 @@ export interface ServiceSettings {
   logLevel: "debug" | "info" | "warn" | "error";
   bodyLimit: number;
   shutdownGraceMs: number;
+  slowRequestMs: number;
+  /** OTLP/HTTP collector for traces; unset: no tracing at all. */
+  otlpEndpoint: string | undefined;
 }
 
 export function readServiceSettings(env: EnvReader, portVar: string, defaultPort: number, defaultHost: string): ServiceSettings {
@@ -101,5 +111,7 @@ export function readServiceSettings(env: EnvReader, portVar: string, defaultPort
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     bodyLimit: env.int("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: env.int("SHUTDOWN_GRACE_MS", 10_000, 0, 120_000),
+    slowRequestMs: env.int("SLOW_REQUEST_MS", 1000, 1, 600_000),
+    otlpEndpoint: env.httpUrlOrUnset("OTEL_EXPORTER_OTLP_ENDPOINT"),
   };
 }

@@ -6,15 +6,26 @@ import { Elysia } from "elysia";
 import { ApiError, apiErrorResponse, errorResponse } from "./errors.ts";
 import { isDatabaseUnavailable } from "./db.ts";
 import { describeError, type Logger } from "./log.ts";
+import { createServiceMetrics, metricsResponse, type ServiceMetrics } from "./metrics.ts";
+import type { ServiceSettings } from "./config.ts";
 import { requestIdOf } from "./request-id.ts";
+import { createTracer, newSpanId, nowMs, traceContextOf, type Tracer } from "./tracing.ts";
 
-export interface ServiceAppOptions {
+/** What every service's app is given, whatever else it needs. */
+export interface ServiceRuntime {
+  log: Logger;
+  metrics: ServiceMetrics;
+  bodyLimit: number;
+  /** Requests slower than this are logged at warn. */
+  slowRequestMs: number;
+  tracer: Tracer | null;
+}
+
+export interface ServiceAppOptions extends ServiceRuntime {
   /** The name `/health` reports, e.g. "auth-service". */
   service: string;
   /** The contract's path prefix of this service, e.g. "/auth": health is served there too. */
   prefix?: string;
-  log: Logger;
-  bodyLimit: number;
   /** Readiness for load balancers: what the service needs to serve, each checked. */
   readiness?: () => Promise<Readiness>;
 }
@@ -42,6 +53,7 @@ function validationDetails(error: unknown): { field: string; message: string } {
 export function createServiceApp(o: ServiceAppOptions) {
   const health = JSON.stringify({ status: "healthy", service: o.service });
   const healthResponse = () => new Response(health, { headers: { "content-type": "application/json" } });
+  const started = new WeakMap<Request, number>();
   return new Elysia({ name: o.service, handler: { standardHostname: false } })
     .derive({ as: "global" }, ({ request, set }) => {
       const requestId = requestIdOf(request.headers);
@@ -49,9 +61,32 @@ export function createServiceApp(o: ServiceAppOptions) {
       return { requestId };
     })
     .onRequest(({ request }) => {
+      started.set(request, performance.now());
       const length = request.headers.get("content-length");
-      if (length !== null && Number(length) > o.bodyLimit)
+      if (length !== null && Number(length) > o.bodyLimit) {
+        o.metrics.observe("(body too large)", request.method, 413, 0);
         return errorResponse("PAYLOAD_TOO_LARGE", `Request body is larger than ${o.bodyLimit} bytes`, { limit: o.bodyLimit }, { "x-request-id": requestIdOf(request.headers) });
+      }
+    })
+    .onAfterResponse({ as: "global" }, ({ route, request, set, responseValue }) => {
+      const startedAt = started.get(request) ?? performance.now();
+      const ms = performance.now() - startedAt;
+      // No route matched: Elysia answered 404 through the error hook.
+      const status = route === undefined ? 404 : responseValue instanceof Response ? responseValue.status : Number(set.status);
+      o.metrics.observe(route ?? "(unmatched)", request.method, status, ms / 1000);
+      if (o.tracer)
+        o.tracer.record({
+          name: `${request.method} ${route ?? "(unmatched)"}`,
+          kind: "server",
+          context: traceContextOf(request.headers.get("traceparent")),
+          spanId: newSpanId(),
+          startMs: performance.timeOrigin + startedAt,
+          endMs: nowMs(),
+          attributes: { "http.request.method": request.method, "http.route": route ?? "", "http.response.status_code": status, "request.id": String(set.headers["x-request-id"] ?? "") },
+          error: status >= 500,
+        });
+      if (ms >= o.slowRequestMs)
+        o.log.warn("slow request", { requestId: set.headers["x-request-id"], method: request.method, route, status, ms: Math.round(ms) });
     })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const requestId = (set.headers["x-request-id"] as string | undefined) ?? requestIdOf(request.headers);
@@ -78,9 +113,19 @@ export function createServiceApp(o: ServiceAppOptions) {
     })
     .get("/health", healthResponse)
     .get(`${o.prefix ?? ""}/health`, healthResponse)
+    .get("/metrics", () => metricsResponse(o.metrics))
     .get("/ready", async () => {
       const r = o.readiness ? await o.readiness() : { ready: true, checks: {} };
       if (r.ready) return { status: "ready", service: o.service, checks: r.checks };
       return errorResponse("UNAVAILABLE", `${o.service} is not ready`, r.checks);
     });
 }
+
+/** The runtime a service's main builds from its settings. */
+export const serviceRuntime = (service: string, s: ServiceSettings, log: Logger): ServiceRuntime => ({
+  log,
+  metrics: createServiceMetrics(service),
+  bodyLimit: s.bodyLimit,
+  slowRequestMs: s.slowRequestMs,
+  tracer: createTracer(service, s.otlpEndpoint),
+});

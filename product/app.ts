@@ -2,8 +2,7 @@
 import { t } from "elysia";
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
 import { isDatabaseUnavailable } from "../lib/db.ts";
-import type { Logger } from "../lib/log.ts";
-import { createServiceApp } from "../lib/service-app.ts";
+import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import type { Catalog } from "./catalog.ts";
 import { dealJson, productJson } from "./model.ts";
 import { paging, PageQuery } from "./paging.ts";
@@ -12,8 +11,7 @@ import type { CatalogSnapshot, RenderedPage } from "./snapshot.ts";
 export interface ProductAppDeps {
   catalog: Catalog;
   snapshot: CatalogSnapshot;
-  log: Logger;
-  bodyLimit: number;
+  runtime: ServiceRuntime;
   databaseAnswers: () => Promise<boolean>;
 }
 
@@ -65,10 +63,9 @@ export function buildProductApp(d: ProductAppDeps) {
   }
 
   return createServiceApp({
+    ...d.runtime,
     service: "product-service",
     prefix: "/products",
-    log: d.log,
-    bodyLimit: d.bodyLimit,
     // Without the database the deal list is still served from the snapshot, so the
     // instance stays in rotation as long as it has one.
     readiness: async () => {

@@ -3,18 +3,22 @@ import { ConfigError } from "../lib/config.ts";
 import { connectDatabase, databaseAnswers, migrate } from "../lib/db.ts";
 import { createLogger, describeError } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
+import { serviceRuntime } from "../lib/service-app.ts";
 import { isWorkerProcess, startExtraWorkers, stopWorkers } from "../lib/workers.ts";
 import { buildProductApp } from "./app.ts";
 import { Catalog } from "./catalog.ts";
 import { PRODUCT_SETTINGS_HELP, readProductConfig } from "./config.ts";
 import { migrations } from "./migrations/index.ts";
+import { registerProductMetrics } from "./product-metrics.ts";
 import { CatalogSnapshot } from "./snapshot.ts";
 
 await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "PRODUCT_PORT", defaultPort: 8002 }, async () => {
   const config = readProductConfig();
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("product", config.logLevel);
-  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "product" });
+  // Per process, so the pool metric can find this process's connections in pg_stat_activity.
+  const applicationName = `product-${process.pid}`;
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName });
   const applied = isWorkerProcess() ? [] : await migrate(sql, "product", migrations);
   const catalog = new Catalog(sql);
 
@@ -31,13 +35,16 @@ await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "
   const listener = await sql.listen("catalog_changed", () => void snapshot.refresh(), () => void snapshot.refresh());
   const timer = setInterval(() => void snapshot.refresh(), config.snapshotRefreshMs);
 
-  const app = buildProductApp({ catalog, snapshot, log, bodyLimit: config.bodyLimit, databaseAnswers: () => databaseAnswers(sql) });
+  const runtime = serviceRuntime("product", config, log);
+  registerProductMetrics(runtime.metrics, snapshot, sql, applicationName, config.poolSize);
+  const app = buildProductApp({ catalog, snapshot, runtime, databaseAnswers: () => databaseAnswers(sql) });
   const workers = startExtraWorkers(config.workers, log);
   listen(app, { port: config.port, host: config.host, reusePort: config.workers > 1, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
     clearInterval(timer);
     await stopWorkers(workers);
     await listener.unlisten().catch(() => {});
     await sql.end({ timeout: 5 });
+    await runtime.tracer?.close();
   });
   log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied, worker: process.env.WORKER_INDEX ?? "0" });
 });

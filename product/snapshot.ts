@@ -42,6 +42,8 @@ export class CatalogSnapshot {
   private running: Promise<void> | null = null;
   private again = false;
   lastError: unknown = null;
+  loads = 0;
+  failures = 0;
 
   constructor(
     private readonly catalog: Catalog,
@@ -70,8 +72,10 @@ export class CatalogSnapshot {
         try {
           this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
           this.lastError = null;
+          this.loads++;
         } catch (e) {
           this.lastError = e;
+          this.failures++;
           this.onError(e);
           return;
         }
@@ -137,6 +141,11 @@ export class CatalogSnapshot {
     const rendered = render({ items, total, page, size });
     if (this.productPages.size < MAX_CACHED_PAGES) this.productPages.set(key, rendered);
     return rendered;
+  }
+
+  /** Live deals right now (for metrics). */
+  liveDeals(now = Date.now()): number {
+    return this.currentDealView(now)?.live.length ?? 0;
   }
 
   /** Reads by id when the database cannot answer. */
