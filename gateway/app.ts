@@ -10,17 +10,21 @@ export interface GatewayAppDeps {
   docs: (request: Request) => Response | Promise<Response>;
 }
 
+const PROXIED_PATHS = ["/auth", "/auth/*", "/products", "/products/*"];
+
 type Server = { requestIP(r: Request): { address: string } | null } | null;
 
 export function buildGatewayApp(d: GatewayAppDeps) {
-  const forward = ({ request, server }: { request: Request; server: Server }) => d.proxy(request, server?.requestIP(request)?.address ?? "unknown");
-  // The proxied routes come first, before any hook: each request runs the proxy and nothing
-  // else (it sets its own request id and answers its own errors). Hooks cost ~15% here.
-  return new Elysia({ name: "gateway-routes", handler: { standardHostname: false } })
-    .all("/auth", forward, { parse: "none" })
-    .all("/auth/*", forward, { parse: "none" })
-    .all("/products", forward, { parse: "none" })
-    .all("/products/*", forward, { parse: "none" })
+  const proxy = (request: Request, server: Server) => d.proxy(request, server?.requestIP(request)?.address ?? "unknown");
+  const forward = ({ request, server }: { request: Request; server: Server }) => proxy(request, server);
+  // Each proxied request runs the proxy and nothing else: it sets its own request id and
+  // answers its own errors. When listening, Bun's own router hands these paths straight to
+  // the proxy (Elysia leaves wildcard paths to its slower per-request handler: +10 % here);
+  // the same routes in the app serve `app.handle()` and come before any hook (hooks: -15 %).
+  const routes = Object.fromEntries(PROXIED_PATHS.map((path) => [path, proxy]));
+  let app = new Elysia({ name: "gateway-routes", handler: { standardHostname: false }, serve: { routes } });
+  for (const path of PROXIED_PATHS) app = app.all(path, forward, { parse: "none" });
+  return app
     .use(createServiceApp({ ...d.runtime, service: "gateway" }))
     .get("/docs", ({ request }) => d.docs(request))
     .get("/docs/json", ({ request }) => d.docs(request));

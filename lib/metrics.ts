@@ -32,13 +32,23 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     buckets: BUCKETS,
     registers: [registry],
   });
+  // Label sets are few (route patterns × methods × statuses): look each one up once, not
+  // hash its labels on every request.
+  const series = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
   return {
     registry,
     observe(route, method, status, seconds) {
-      requests.inc({ route, method, status });
-      duration.observe({ route, method }, seconds);
+      const key = `${status} ${method} ${route}`;
+      let s = series.get(key);
+      if (s === undefined) {
+        s = { count: requests.labels(route, method, String(status)), time: duration.labels(route, method) };
+        series.set(key, s);
+      }
+      s.count.inc();
+      s.time.observe(seconds);
     },
-    text: () => registry.metrics(),
+    // prom-client writes NaN (an event-loop lag with no sample yet) as "Nan"; the format says "NaN".
+    text: async () => (await registry.metrics()).replace(/ Nan$/gm, " NaN"),
   };
 }
 
