@@ -1,0 +1,117 @@
+/**
+ * The open model: requests arrive on a schedule that does not care how the server is doing,
+ * as users do when a deal opens. Each request's latency runs from the moment it was due, not
+ * from when a connection was free to send it, so a stalled server shows up in the figures
+ * instead of quietly slowing the generator down (no coordinated omission).
+ */
+import type { HttpConnection } from "./http-connection.ts";
+import { connect, watchDeadlines, type LoadTarget } from "./load-target.ts";
+import { profileDuration, valueAt, type Profile } from "./profile.ts";
+
+export interface OpenModel {
+  /** Requests per second over time, in total over all generator processes. */
+  rate: Profile;
+  share: { index: number; count: number };
+  /** Connections this process may hold open; past that, due requests wait for one. */
+  maxConnections: number;
+  /** A request sent this long after it was due counts as late. */
+  lateMs: number;
+  /** After the schedule ends, requests still waiting for a connection this long are dropped. */
+  drainMs: number;
+}
+
+export interface OpenModelResult {
+  scheduled: number;
+  late: number;
+  dropped: number;
+  connections: number;
+}
+
+export async function runOpenModel(target: LoadTarget, model: OpenModel, startedAt: number): Promise<OpenModelResult> {
+  const durationMs = profileDuration(model.rate);
+  const all = new Set<HttpConnection>();
+  const idle: HttpConnection[] = [];
+  let opening = 0;
+  // due times (ms since start) of requests waiting for a connection, oldest first
+  let waiting: number[] = [];
+  let head = 0;
+  const result: OpenModelResult = { scheduled: 0, late: 0, dropped: 0, connections: 0 };
+
+  const rateHere = (atMs: number) => Math.max(1e-3, valueAt(model.rate, atMs) / model.share.count);
+  // Offsets the processes' schedules so that together they arrive evenly.
+  let nextDue = (model.share.index * 1000) / model.share.count / rateHere(0);
+
+  const send = (conn: HttpConnection, due: number) => {
+    const sendAt = performance.now() - startedAt;
+    if (sendAt - due > model.lateMs) result.late++;
+    conn.send(target.mix.pick(), (outcome) => {
+      target.recorder.record(performance.now() - startedAt - due, outcome);
+      if (conn.closed) all.delete(conn);
+      else idle.push(conn);
+      dispatch();
+    });
+  };
+
+  const dispatch = () => {
+    while (head < waiting.length) {
+      let conn = idle.pop();
+      while (conn && conn.closed) {
+        all.delete(conn);
+        conn = idle.pop();
+      }
+      if (!conn) {
+        while (all.size + opening < model.maxConnections && opening < waiting.length - head) open();
+        break;
+      }
+      send(conn, waiting[head++]!);
+    }
+    if (head > 4096 && head * 2 > waiting.length) {
+      waiting = waiting.slice(head);
+      head = 0;
+    }
+  };
+
+  const open = () => {
+    opening++;
+    const attemptAt = performance.now() - startedAt;
+    connect(target).then(
+      (conn) => {
+        opening--;
+        all.add(conn);
+        result.connections++;
+        idle.push(conn);
+        dispatch();
+      },
+      () => {
+        opening--;
+        // The oldest waiting request fails the way a client's would: it could not connect.
+        if (head < waiting.length) target.recorder.record(performance.now() - startedAt - waiting[head++]!, "connection");
+        setTimeout(dispatch, Math.max(0, 50 - (performance.now() - startedAt - attemptAt)));
+      },
+    );
+  };
+
+  const tick = () => {
+    const now = performance.now() - startedAt;
+    while (nextDue <= now && nextDue < durationMs) {
+      waiting.push(nextDue);
+      result.scheduled++;
+      nextDue += 1000 / rateHere(nextDue);
+    }
+    dispatch();
+  };
+  const stopDeadlines = watchDeadlines(target, () => all);
+  const ticker = setInterval(tick, 1);
+  await Bun.sleep(Math.max(0, durationMs - (performance.now() - startedAt)));
+  clearInterval(ticker);
+  tick();
+  const drainUntil = performance.now() + model.drainMs;
+  while (head < waiting.length && performance.now() < drainUntil) await Bun.sleep(10);
+  result.dropped = waiting.length - head;
+  waiting = [];
+  head = 0;
+  while ([...all].some((c) => !c.idle) && performance.now() < drainUntil + target.timeoutMs) await Bun.sleep(10);
+  stopDeadlines();
+  for (const c of all) c.close();
+  return result;
+}

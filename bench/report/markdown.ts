@@ -1,0 +1,56 @@
+/** The report as Markdown tables: printed at the end of a run and saved as latest.md. */
+import type { BenchReport } from "./report.ts";
+
+const n = (v: number | undefined) => (v === undefined ? "–" : v.toLocaleString("en-US"));
+const pct = (v: number | undefined) => (v === undefined ? "–" : `${Math.round(v)} %`);
+const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+const PARTS = ["gateway", "auth", "product", "postgres", "nginx", "loadgen"];
+
+export function toMarkdown(r: BenchReport): string {
+  const out: string[] = [];
+  const find = (name: string) => r.scenarios.find((s) => s.name === name);
+  out.push(`# bun bench: ${r.scale} scale, ${r.runs > 1 ? `median of ${r.runs} runs` : "one run"}`);
+  out.push("");
+  out.push(`${r.generated_at} · ${r.machine.cpus} × ${r.machine.cpu_model} · ${r.machine.os} · Bun ${r.machine.bun} · target: ${r.target} · ${r.loadgen_processes} load generator processes · ${r.gateway_workers} gateway process(es)`);
+
+  const spikes = ["spike", "spike-deals"].map(find).filter((s) => s !== undefined);
+  if (spikes.length) {
+    out.push("", "## The published spike, beside the original system (MISSION.md)", "");
+    out.push("Throughput here is over the whole run, ramps included, as the original's was; `at hold` is the 100-user plateau.", "");
+    out.push(row(["stage", "throughput", "p95", "mean", "errors", "gateway CPU"]));
+    out.push(row(["---", "---", "---", "---", "---", "---"]));
+    for (const o of r.original) out.push(row([`original: ${o.stage}`, `${n(o.rps)} req/s`, `${n(o.p95_ms)} ms`, `${n(o.mean_ms)} ms`, `${o.errors_pct} %`, pct(o.gateway_cpu)]));
+    for (const s of spikes) {
+      const errorPct = s.requests ? Math.round((s.errors / s.requests) * 10000) / 100 : 0;
+      out.push(row([`**Bun: ${s.name}** (${n(s.rps)} req/s at hold)`, `**${n(s.rps_overall)} req/s**`, `**${s.p95_ms} ms**`, `${s.mean_ms} ms`, `${errorPct} %`, pct(s.cpu.gateway)]));
+    }
+  }
+
+  out.push("", "## Every scenario", "");
+  out.push("req/s and CPU are over the hold (the peak plateau); latencies over the whole run. CPU: 100 % = one core.", "");
+  const parts = PARTS.filter((p) => r.scenarios.some((s) => s.cpu[p] !== undefined));
+  out.push(row(["scenario", "req/s", "p50", "p95", "p99", "max", "mean", "errors", "late / dropped", ...parts.map((p) => `CPU ${p}`)]));
+  out.push(row(Array(9 + parts.length).fill("---")));
+  for (const s of r.scenarios) {
+    const errors = s.errors ? `${n(s.errors)} (${Object.entries(s.errors_by_status).map(([k, v]) => `${k}: ${v}`).join(", ")})` : "0";
+    out.push(row([s.name, n(s.rps), `${s.p50_ms} ms`, `${s.p95_ms} ms`, `${s.p99_ms} ms`, `${s.max_ms} ms`, `${s.mean_ms} ms`, errors, s.late === undefined ? "–" : `${n(s.late)} / ${n(s.dropped)}`, ...parts.map((p) => pct(s.cpu[p]))]));
+  }
+
+  const memParts = PARTS.filter((p) => r.scenarios.some((s) => s.rss_mb[p] !== undefined));
+  if (memParts.length) {
+    out.push("", "Peak memory (PSS, MB):", "");
+    out.push(row(["scenario", ...memParts]));
+    out.push(row(Array(1 + memParts.length).fill("---")));
+    for (const s of r.scenarios) out.push(row([s.name, ...memParts.map((p) => n(s.rss_mb[p]))]));
+  }
+
+  const gateway = find("max-gateway");
+  const ratios = (["max-direct", "max-nginx"] as const).map(find).filter((s) => s !== undefined);
+  if (gateway && ratios.length) {
+    out.push("", "## max: side by side in this run", "");
+    for (const s of ratios) out.push(`- gateway (token verified) / ${s.name.replace("max-", "")}: **${(gateway.rps / Math.max(1, s.rps)).toFixed(2)}** (${n(gateway.rps)} vs ${n(s.rps)} req/s)`);
+  }
+  out.push("", "## Scenarios", "");
+  for (const s of r.scenarios) out.push(`- **${s.name}**: ${s.description}`);
+  return out.join("\n") + "\n";
+}

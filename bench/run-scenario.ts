@@ -1,0 +1,125 @@
+/**
+ * Runs one scenario: the load from several generator processes, /proc samples of every part
+ * of the system each second, and the summary the report prints.
+ */
+import { startLoad, type Interval } from "./loadgen/coordinator.ts";
+import { holdWindow, profileDuration } from "./loadgen/profile.ts";
+import { cpuPercent, sample, type ProcessGroup, type Sample } from "./process-sampler.ts";
+import type { Progress } from "./progress.ts";
+import type { Scenario } from "./scenarios.ts";
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  target: string;
+  model: "closed" | "open";
+  duration_s: number;
+  /** The window rps and CPU are measured over: where the profile holds its peak. */
+  hold_s: [number, number];
+  requests: number;
+  /** Requests per second completed during the hold. */
+  rps: number;
+  /** Requests per second over the whole run, ramps included (what k6 prints). */
+  rps_overall: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  mean_ms: number;
+  errors: number;
+  errors_by_status: Record<string, number>;
+  /** Open model only: requests sent more than lateMs after they were due, or never sent. */
+  late?: number;
+  dropped?: number;
+  /** Mean CPU % over the hold (100 = one core), per part; `loadgen` is the generator itself. */
+  cpu: Record<string, number>;
+  /** Peak proportional set size in MB, per part. */
+  rss_mb: Record<string, number>;
+  timeline: (Interval & { cpu: Record<string, number> })[];
+}
+
+export interface ScenarioRun {
+  scenario: Scenario;
+  url: string;
+  groups: Record<string, ProcessGroup>;
+  loadgenProcesses: number;
+  progress: Progress;
+}
+
+const ms = (us: number) => Math.round(us) / 1000;
+const SAMPLE_EVERY_MS = 250;
+
+export async function runScenario({ scenario, url, groups, loadgenProcesses, progress }: ScenarioRun): Promise<ScenarioResult> {
+  const { hostname, port } = new URL(url);
+  const profile = scenario.closed?.users ?? scenario.open!.rate;
+  const durationMs = profileDuration(profile);
+  const hold = scenario.open || profile.stages.length > 1 ? holdWindow(profile) : { fromMs: 0, toMs: durationMs };
+  progress.begin(scenario.name, durationMs);
+
+  const load = startLoad(
+    { hostname, port: Number(port), requests: scenario.requests, closed: scenario.closed, open: scenario.open, timeoutMs: scenario.timeoutMs },
+    loadgenProcesses,
+    (i) => progress.interval(i),
+  );
+  const all = { ...groups, loadgen: { pids: [process.pid, ...load.pids], tree: false } };
+  // Four samples a second from the load's start (one costs ~3 ms of the coordinator's CPU),
+  // so that windows and intervals have samples close to their edges.
+  const samples: Sample[] = [];
+  const take = () => samples.push(sample(all, Date.now() - load.startAt));
+  let every: ReturnType<typeof setInterval> | undefined;
+  const first = setTimeout(() => {
+    take();
+    every = setInterval(take, SAMPLE_EVERY_MS);
+  }, Math.max(0, load.startAt - Date.now()));
+  let result;
+  try {
+    result = await load.result;
+  } finally {
+    clearTimeout(first);
+    clearInterval(every);
+  }
+  const window = pickWindow(samples, hold.fromMs, hold.toMs);
+  const h = result.histogram;
+  const errorsByStatus = Object.fromEntries(Object.entries(result.outcomes).filter(([k]) => !(Number(k) < 400)));
+  const summary: ScenarioResult = {
+    name: scenario.name,
+    description: scenario.description,
+    target: scenario.target,
+    model: scenario.open ? "open" : "closed",
+    duration_s: durationMs / 1000,
+    hold_s: [hold.fromMs / 1000, hold.toMs / 1000],
+    requests: result.requests,
+    rps: Math.round(result.timeline.filter((i) => i.at >= hold.fromMs && i.at < hold.toMs).reduce((s, i) => s + i.requests, 0) / Math.max(1, Math.ceil((hold.toMs - hold.fromMs) / 1000))),
+    rps_overall: Math.round(result.requests / (durationMs / 1000)),
+    p50_ms: ms(h.getValueAtPercentile(50)),
+    p95_ms: ms(h.getValueAtPercentile(95)),
+    p99_ms: ms(h.getValueAtPercentile(99)),
+    max_ms: ms(h.maxValue),
+    mean_ms: ms(h.mean),
+    errors: result.errors,
+    errors_by_status: errorsByStatus,
+    ...(scenario.open ? { late: result.late, dropped: result.dropped } : {}),
+    cpu: window ? cpuPercent(window[0], window[1]) : {},
+    rss_mb: peakMemory(samples),
+    timeline: result.timeline.map((i) => ({ ...i, cpu: cpuAround(samples, i.at) })),
+  };
+  progress.end(`${summary.rps.toLocaleString("en-US")} req/s at hold, p95 ${summary.p95_ms} ms, p99 ${summary.p99_ms} ms, errors ${summary.errors}`);
+  return summary;
+}
+
+/** The first sample at or after `from` and the last at or before `to` (a little slack). */
+function pickWindow(samples: Sample[], from: number, to: number): [Sample, Sample] | null {
+  const inside = samples.filter((s) => s.atMs >= from - 50 && s.atMs <= to + 50);
+  return inside.length >= 2 ? [inside[0]!, inside[inside.length - 1]!] : null;
+}
+
+function cpuAround(samples: Sample[], at: number): Record<string, number> {
+  const window = pickWindow(samples, at, at + 1000);
+  return window ? cpuPercent(window[0], window[1]) : {};
+}
+
+function peakMemory(samples: Sample[]): Record<string, number> {
+  const peak: Record<string, number> = {};
+  for (const s of samples) for (const [k, v] of Object.entries(s.memoryMb)) peak[k] = Math.max(peak[k] ?? 0, v);
+  return peak;
+}

@@ -1,0 +1,55 @@
+/**
+ * The data a run needs, created through the gateway the way clients would: users with
+ * tokens, a full first page of products, and 20 deals live for the next day.
+ */
+import type { Seeded } from "./scenarios.ts";
+
+const USERS = 10;
+const PRODUCTS = 40;
+const LIVE_DEALS = 20;
+
+async function post(base: string, path: string, body: unknown, token?: string): Promise<any> {
+  const res = await fetch(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`seeding: POST ${path} answered ${res.status} ${text.slice(0, 200)}`);
+  return JSON.parse(text);
+}
+
+export async function seed(gatewayUrl: string): Promise<Seeded> {
+  const run = `${Date.now().toString(36)}-${process.pid}`;
+  const password = "bench-password-not-secret";
+  const tokens = await Promise.all(
+    Array.from({ length: USERS }, async (_, i) => {
+      const email = `bench-${run}-${i}@example.com`;
+      await post(gatewayUrl, "/auth/register", { email, password, name: `Bench User ${i}` });
+      return (await post(gatewayUrl, "/auth/login", { email, password })).access_token as string;
+    }),
+  );
+  const token = tokens[0]!;
+  const products: { id: string; price: number }[] = [];
+  for (let i = 0; i < PRODUCTS; i++) {
+    const price = 1000 + i * 250;
+    const p = await post(
+      gatewayUrl,
+      "/products",
+      { name: `Bench product ${i} (${run})`, description: `A product the bench reads: item ${i}, with a description of ordinary length for a shop.`, price, stock: 1000, category: i % 2 ? "electronics" : "home" },
+      token,
+    );
+    products.push({ id: p.id, price });
+  }
+  const now = Date.now();
+  for (let i = 0; i < LIVE_DEALS; i++) {
+    const p = products[i]!;
+    await post(
+      gatewayUrl,
+      "/products/deals",
+      { product_id: p.id, deal_price: Math.round(p.price * 0.7), deal_stock: 500, starts_at: new Date(now - 60_000).toISOString(), ends_at: new Date(now + 86_400_000).toISOString() },
+      token,
+    );
+  }
+  return { tokens };
+}
