@@ -33,6 +33,8 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
     bodyLimit: config.bodyLimit,
     metrics: runtime.metrics,
     tracer: runtime.tracer,
+    slowRequestMs: config.slowRequestMs,
+    log,
     onUpstreamError: (upstream, e, requestId) => {
       countUpstreamError(upstream, e.kind);
       log.warn("upstream error", { requestId, upstream, kind: e.kind, error: e.message });

@@ -9,6 +9,7 @@ import { requestIdOf } from "../lib/request-id.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
 import { UpstreamError } from "./http1-pool.ts";
 import { routeOf, type Route, type UpstreamName } from "./route-table.ts";
+import type { Logger } from "../lib/log.ts";
 import type { ServiceMetrics } from "../lib/metrics.ts";
 import { newSpanId, nowMs, traceContextOf, traceparentOf, type Tracer } from "../lib/tracing.ts";
 import type { Upstream } from "./upstream.ts";
@@ -19,6 +20,9 @@ export interface ProxyDeps {
   bodyLimit: number;
   metrics: ServiceMetrics;
   tracer: Tracer | null;
+  /** Requests slower than this get a warn line (the proxied routes skip the app's hooks). */
+  slowRequestMs: number;
+  log: Logger;
   onUpstreamError: (upstream: UpstreamName, e: UpstreamError, requestId: string) => void;
 }
 
@@ -117,7 +121,9 @@ export function createProxy(d: ProxyDeps): Proxy {
       }
     }
     const pattern = route?.pattern ?? "(unmatched)";
-    d.metrics.observe(pattern, request.method, response.status, (performance.now() - started) / 1000);
+    const ms = performance.now() - started;
+    d.metrics.observe(pattern, request.method, response.status, ms / 1000);
+    if (ms >= d.slowRequestMs) d.log.warn("slow request", { requestId, method: request.method, route: pattern, status: response.status, ms: Math.round(ms) });
     if (trace)
       d.tracer!.record({
         name: `${request.method} ${pattern}`,
