@@ -1,4 +1,5 @@
 /** The product service's HTTP app: products, stock, deals. */
+import { Type, type IntegerOptions } from "@sinclair/typebox";
 import { t } from "elysia";
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
 import { isDatabaseUnavailable } from "../lib/db.ts";
@@ -19,11 +20,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INT32 = 2_147_483_647;
 const ZONED = /(Z|[+-]\d\d:?\d\d)$/i;
 
+/** Elysia's `t.Integer` also takes "12" (it is made for query strings); a JSON body must carry a number. */
+const JsonInteger = (o: IntegerOptions) => Type.Integer(o);
+
 const Id = t.String({ description: "a UUID; anything else is 404" });
 const ProductFields = {
   name: t.String({ minLength: 1, maxLength: 200 }),
   description: t.Optional(t.Nullable(t.String({ maxLength: 5000 }))),
-  price: t.Integer({ minimum: 0, maximum: INT32 }),
+  price: JsonInteger({ minimum: 0, maximum: INT32 }),
   category: t.Optional(t.Nullable(t.String({ maxLength: 50 }))),
   image_url: t.Optional(t.Nullable(t.String({ format: "uri", maxLength: 2048 }))),
 };
@@ -107,8 +111,8 @@ export function buildProductApp(d: ProductAppDeps) {
       {
         body: t.Object({
           product_id: t.String(),
-          deal_price: t.Integer({ minimum: 0, maximum: INT32 }),
-          deal_stock: t.Integer({ minimum: 1, maximum: INT32 }),
+          deal_price: JsonInteger({ minimum: 0, maximum: INT32 }),
+          deal_stock: JsonInteger({ minimum: 1, maximum: INT32 }),
           starts_at: Timestamp,
           ends_at: Timestamp,
         }),
@@ -133,7 +137,7 @@ export function buildProductApp(d: ProductAppDeps) {
         return status(201, productJson(product));
       },
       {
-        body: t.Object({ ...ProductFields, stock: t.Integer({ minimum: 0, maximum: INT32 }) }),
+        body: t.Object({ ...ProductFields, stock: JsonInteger({ minimum: 0, maximum: INT32 }) }),
         detail: { summary: "Create a product", tags: ["products"], security: [{ bearer: [] }] },
       },
     )
@@ -186,7 +190,7 @@ export function buildProductApp(d: ProductAppDeps) {
       },
       {
         params: t.Object({ id: Id }),
-        body: t.Object({ delta: t.Integer({ minimum: -INT32, maximum: INT32 }) }),
+        body: t.Object({ delta: JsonInteger({ minimum: -INT32, maximum: INT32 }) }),
         detail: { summary: "Change stock by a delta, atomically, never below zero", tags: ["products"], security: [{ bearer: [] }] },
       },
     );
