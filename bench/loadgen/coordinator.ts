@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { Histogram } from "hdr-histogram-js";
+import { linesOf } from "../../lib/lines.ts";
 import { decodeHistogram, newHistogram } from "./recorder.ts";
 import type { WorkerConfig, WorkerLine } from "./worker.ts";
 
@@ -93,7 +94,7 @@ export function startLoad(spec: LoadSpec, processes: number, onInterval: (i: Int
   const result = (async () => {
     await Promise.all(
       children.map(async (child) => {
-        for await (const line of lines(child.stdout)) take(JSON.parse(line) as WorkerLine);
+        for await (const line of linesOf(child.stdout)) if (line) take(JSON.parse(line) as WorkerLine);
         const code = await child.exited;
         if (code !== 0) throw new Error(`a load generator process exited with code ${code}`);
       }),
@@ -116,19 +117,4 @@ function summarize(at: number, slot: { histogram: Histogram; requests: number; e
     p99_ms: ms(slot.histogram.getValueAtPercentile(99)),
     max_ms: ms(slot.histogram.maxValue),
   };
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) !== -1) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      if (line) yield line;
-    }
-  }
-  if (pending) yield pending;
 }

@@ -6,6 +6,7 @@
 import type { Subprocess } from "bun";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
 
 export type ServiceName = "auth" | "product" | "gateway";
@@ -55,17 +56,7 @@ const defaultLog = (service: string, line: string) => process.stdout.write(`${se
 
 /** Passes a child's output on line by line. */
 async function pipeLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) !== -1) {
-      onLine(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-    }
-  }
-  if (pending) onLine(pending);
+  for await (const line of linesOf(stream)) onLine(line);
 }
 
 export async function waitHealthy(url: string, child: Subprocess, timeoutMs = 30_000): Promise<void> {
