@@ -48,7 +48,12 @@ export function toMarkdown(r: BenchReport): string {
   const ratios = (["max-direct", "max-nginx"] as const).map(find).filter((s) => s !== undefined);
   if (gateway && ratios.length) {
     out.push("", "## max: side by side in this run", "");
-    for (const s of ratios) out.push(`- gateway (token verified) / ${s.name.replace("max-", "")}: **${(gateway.rps / Math.max(1, s.rps)).toFixed(2)}** (${n(gateway.rps)} vs ${n(s.rps)} req/s)`);
+    const ratio = (a: number, b: number) => (a / Math.max(1, b)).toFixed(2);
+    for (const s of ratios) {
+      // Each run's own ratio too: both sides measured minutes apart on the same machine.
+      const perRun = gateway.each_run && s.each_run ? `; run by run: ${gateway.each_run.map((g, i) => ratio(g.rps, s.each_run![i]?.rps ?? 0)).join(", ")}` : "";
+      out.push(`- gateway (token verified) / ${s.name.replace("max-", "")}: **${ratio(gateway.rps, s.rps)}** (${n(gateway.rps)} vs ${n(s.rps)} req/s${perRun})`);
+    }
   }
   out.push("", "## Scenarios", "");
   for (const s of r.scenarios) out.push(`- **${s.name}**: ${s.description}`);
