@@ -21,6 +21,7 @@ const echo = Bun.serve({
   async fetch(req) {
     const url = new URL(req.url);
     if (url.pathname === "/products/slow") await Bun.sleep(2000);
+    if (url.pathname === "/products/sluggish") await Bun.sleep(300);
     return Response.json(
       { method: req.method, path: url.pathname, search: url.search, headers: Object.fromEntries(req.headers), body: await req.text() },
       { status: url.pathname === "/products/teapot" ? 418 : 200, headers: { "x-upstream": "echo", "set-cookie": "a=1" } },
@@ -36,6 +37,7 @@ beforeAll(async () => {
     AUTH_URL: `http://127.0.0.1:${freePort()}`,
     UPSTREAM_TIMEOUT_MS: "500",
     BODY_LIMIT_BYTES: "10000",
+    SLOW_REQUEST_MS: "200",
   });
 });
 afterAll(async () => {
@@ -126,6 +128,17 @@ describe("gateway in front of an echo upstream", () => {
     const started = Date.now();
     expectError(await call(gateway.url, "POST", "/auth/login", { body: { email: "a@b.co", password: "x" } }), 502, "BAD_GATEWAY");
     expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  test("a request slower than SLOW_REQUEST_MS gets one warn line with its request id; a fast one none", async () => {
+    expect((await call(gateway.url, "GET", "/products/fast", { headers: { "x-request-id": "fast-1" } })).status).toBe(200);
+    expect((await call(gateway.url, "GET", "/products/sluggish", { headers: { "x-request-id": "sluggish-1" } })).status).toBe(200);
+    await Bun.sleep(100);
+    const lines = gateway.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const slow = lines.filter((l) => l.msg === "slow request");
+    expect(slow.map((l) => ({ level: l.level, requestId: l.requestId, route: l.route, status: l.status }))).toEqual([{ level: "warn", requestId: "sluggish-1", route: "/products/{id}", status: 200 }]);
+    expect(slow[0].ms).toBeGreaterThanOrEqual(290);
+    expect(lines.some((l) => l.requestId === "fast-1")).toBe(false);
   });
 
   test("a slow upstream: 504 GATEWAY_TIMEOUT after the configured time", async () => {
