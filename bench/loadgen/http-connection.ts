@@ -42,6 +42,11 @@ export class HttpConnection {
     return !this.closed && this.onDone === null;
   }
 
+  /** A request is in flight. */
+  get busy(): boolean {
+    return this.onDone !== null;
+  }
+
   send(request: Uint8Array, onDone: (outcome: Outcome) => void): void {
     if (!this.idle) throw new Error("send on a busy or closed connection");
     this.onDone = onDone;

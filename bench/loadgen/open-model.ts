@@ -110,7 +110,7 @@ export async function runOpenModel(target: LoadTarget, model: OpenModel, started
   result.dropped = waiting.length - head;
   waiting = [];
   head = 0;
-  while ([...all].some((c) => !c.idle) && performance.now() < drainUntil + target.timeoutMs) await Bun.sleep(10);
+  while ([...all].some((c) => c.busy) && performance.now() < drainUntil + target.timeoutMs) await Bun.sleep(10);
   stopDeadlines();
   for (const c of all) c.close();
   return result;

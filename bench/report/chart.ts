@@ -16,7 +16,8 @@ function niceCeil(v: number): number {
 }
 
 function panel(s: BenchReport["scenarios"][number], y0: number): string {
-  const t = s.timeline;
+  // The interval after the end holds only the last answers: plotted, it would look like a drop.
+  const t = s.timeline.filter((i) => i.at < s.duration_s * 1000);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const tMax = Math.max(1, s.duration_s, ...t.map((i) => i.at / 1000 + 1));
