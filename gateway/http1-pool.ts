@@ -52,14 +52,23 @@ interface Pending {
 }
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
+/** Most requests written together on one connection. */
+const MAX_BATCH = 64;
 const EMPTY = new Uint8Array(0);
 
-/** Parser state of one response on one connection. */
+/**
+ * One kept-alive connection: the requests written on it, answered in order, and the parser
+ * state of the answer being read. Usually one request at a time; identical hot reads that
+ * arrive together are written together (see `Http1Pool.dispatch`).
+ */
 class Connection {
   socket: Socket<Connection> | null = null;
-  pending: Pending | null = null;
+  /** Requests written or about to be, oldest first: each answer belongs to the first. */
+  readonly queue: Pending[] = [];
   lastUsed = 0;
-  gotBytes = false;
+  /** Requests joining this connection this turn of the event loop, written together after it. */
+  batch: Uint8Array[] | null = null;
+  private gotBytes = false;
   private head: Buffer | null = null;
   private status = 0;
   private headers: [string, string][] = [];
@@ -75,11 +84,17 @@ class Connection {
   constructor(private readonly pool: Http1Pool) {}
 
   send(data: Uint8Array, pending: Pending): void {
-    this.pending = pending;
-    this.gotBytes = false;
-    this.head = null;
-    this.expect = -1;
-    const written = this.socket!.write(data);
+    this.queue.push(pending);
+    this.write(data);
+  }
+
+  write(data: Uint8Array): void {
+    if (this.socket === null) return; // closed meanwhile: the queue was failed
+    if (this.unsent !== null) {
+      this.unsent = Buffer.concat([this.unsent, data]);
+      return;
+    }
+    const written = this.socket.write(data);
     if (written < data.length) this.unsent = data.subarray(Math.max(0, written));
   }
 
@@ -90,31 +105,43 @@ class Connection {
   }
 
   onData(chunk: Buffer): void {
-    if (!this.pending) {
-      // Bytes nobody asked for: the connection is out of step, drop it.
-      this.socket?.end();
-      return;
-    }
-    this.gotBytes = true;
-    if (this.expect === -1) {
-      this.head = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-      const end = this.head.indexOf(CRLFCRLF);
-      if (end === -1) {
-        if (this.head.length > 64 * 1024) this.fail("broken", "response head too large");
+    // A read may hold the end of one answer and the start of the next: take them in turn.
+    let rest: Buffer | null = chunk;
+    while (rest !== null && rest.length > 0) {
+      if (this.queue.length === 0) {
+        // Bytes nobody asked for: the connection is out of step, drop it.
+        this.fail("broken", "unrequested bytes from upstream");
         return;
       }
-      if (!this.parseHead(this.head.toString("latin1", 0, end))) return;
-      const rest = this.head.subarray(end + 4);
-      this.head = null;
-      const expect = this.expect as number;
-      if (expect === 0) return this.finish(EMPTY);
-      // The usual case on loopback: the whole body came with the head. Bun hands each read
-      // its own buffer, so the body can be a view of it instead of a copy.
-      if (expect > 0 && rest.length >= expect) return this.finish(rest.subarray(0, expect));
-      if (rest.length > 0) this.onBody(rest);
-      return;
+      this.gotBytes = true;
+      rest = this.expect === -1 ? this.onHead(rest) : this.onBody(rest);
     }
-    this.onBody(chunk);
+  }
+
+  /** Reads the head; returns the bytes after what it used, or null when it needs more. */
+  private onHead(chunk: Buffer): Buffer | null {
+    const buf: Buffer = this.head ? Buffer.concat([this.head, chunk]) : chunk;
+    const end = buf.indexOf(CRLFCRLF);
+    if (end === -1) {
+      this.head = buf;
+      if (buf.length > 64 * 1024) this.fail("broken", "response head too large");
+      return null;
+    }
+    this.head = null;
+    if (!this.parseHead(buf.toString("latin1", 0, end))) return null;
+    const rest = buf.subarray(end + 4);
+    const expect = this.expect;
+    if (expect === 0) {
+      this.finish(EMPTY);
+      return rest;
+    }
+    // The usual case on loopback: the whole body came with the head. Bun hands each read
+    // its own buffer, so the body can be a view of it instead of a copy.
+    if (expect > 0 && rest.length >= expect) {
+      this.finish(rest.subarray(0, expect));
+      return rest.subarray(expect);
+    }
+    return rest;
   }
 
   private parseHead(text: string): boolean {
@@ -142,7 +169,7 @@ class Connection {
       else if (name === "x-request-id") this.hasRequestId = true;
       if (!CONNECTION_HEADERS.has(name)) this.headers.push([name, value]);
     }
-    if (this.pending!.headOnly || status === 204 || status === 304 || status < 200) length = 0;
+    if (this.queue[0]!.headOnly || status === 204 || status === 304 || status < 200) length = 0;
     if (!(length >= -3) || (length >= 0 && !Number.isSafeInteger(length))) {
       this.fail("broken", "bad content-length");
       return false;
@@ -155,54 +182,62 @@ class Connection {
     return true;
   }
 
-  private onBody(chunk: Uint8Array): void {
+  /** Reads body bytes; returns what is left past this answer's end, or null. */
+  private onBody(chunk: Buffer): Buffer | null {
     if (this.expect > 0) {
       this.body ??= new Uint8Array(this.expect);
       const take = Math.min(chunk.length, this.expect - this.filled);
       this.body!.set(chunk.subarray(0, take), this.filled);
       this.filled += take;
-      if (this.filled === this.expect) this.finish(this.body!);
-      return;
+      if (this.filled === this.expect) {
+        this.finish(this.body!);
+        return chunk.subarray(take);
+      }
+      return null;
     }
     // Chunked or until-close: rare for our services; collect and decode when complete.
+    // Not kept alive (see finish), so nothing follows them on this connection.
     this.chunked = this.chunked ? Buffer.concat([this.chunked, chunk]) : Buffer.from(chunk);
     if (this.expect === -2) {
       const decoded = decodeChunked(this.chunked);
       if (decoded === "invalid") this.fail("broken", "malformed chunked body");
       else if (decoded) this.finish(decoded);
     }
+    return null;
   }
 
   /** The upstream closed the connection. */
   onClose(): void {
+    if (this.queue.length > 0 && this.expect === -3 && this.chunked) this.finish(this.chunked);
     this.socket = null;
-    if (this.pending && this.expect === -3 && this.chunked) return this.finish(this.chunked);
-    if (this.pending) this.fail("broken", "upstream closed the connection");
+    if (this.queue.length > 0) this.fail("broken", "upstream closed the connection");
     this.pool.forget(this);
   }
 
   private finish(body: Uint8Array): void {
-    const pending = this.pending!;
-    this.pending = null;
+    const pending = this.queue.shift()!;
+    const response = { status: this.status, headers: this.headers, hasRequestId: this.hasRequestId, body };
+    // A chunked answer may end before its trailers are read: never reuse the connection then.
+    const reusable = this.keepAlive && this.expect !== -2 && this.socket !== null;
     this.body = null;
     this.chunked = null;
     this.expect = -1;
-    const response = { status: this.status, headers: this.headers, hasRequestId: this.hasRequestId, body };
-    if (this.keepAlive && this.socket) this.pool.release(this);
-    else {
-      this.socket?.end();
-      this.pool.forget(this);
-    }
+    this.gotBytes = false;
+    if (!reusable) this.fail("broken", "upstream closed the connection after an answer", true);
+    else if (this.queue.length === 0) this.pool.release(this);
     pending.resolve(response);
   }
 
-  fail(kind: UpstreamFailure, message: string): void {
-    const pending = this.pending;
-    this.pending = null;
+  /** The oldest request failed (or, with `othersOnly`, none did); those behind it got no answer. */
+  fail(kind: UpstreamFailure, message: string, othersOnly = false): void {
+    const queue = this.queue.splice(0);
+    const first = othersOnly ? undefined : queue.shift();
     this.socket?.terminate();
     this.socket = null;
+    this.batch = null;
     this.pool.forget(this);
-    pending?.reject(new UpstreamError(kind, message, kind !== "refused", kind === "broken" && !this.gotBytes));
+    first?.reject(new UpstreamError(kind, message, kind !== "refused", kind === "broken" && !this.gotBytes));
+    for (const p of queue) p.reject(new UpstreamError("broken", `${message} (before this request was answered)`, true, true));
   }
 }
 
@@ -232,12 +267,19 @@ export class Http1Pool {
   private readonly waiting: { resolve(c: Connection): void; reject(e: UpstreamError): void; deadline: number }[] = [];
   private readonly sweeper: Timer;
   private opening = 0;
+  /** Connections gathering a batch this turn, by batch key. */
+  private readonly gathering = new Map<string, Connection>();
+  private flushScheduled = false;
+
+  /** `host:port`, as the Host header sent upstream. */
+  readonly authority: string;
 
   constructor(
     readonly host: string,
     readonly port: number,
     private readonly o: PoolOptions,
   ) {
+    this.authority = `${host.includes(":") ? `[${host}]` : host}:${port}`;
     this.sweeper = setInterval(() => this.sweep(), Math.min(100, Math.max(10, o.timeoutMs / 10)));
     this.sweeper.unref();
   }
@@ -251,17 +293,62 @@ export class Http1Pool {
   }
 
   /** Sends one request (head and body already encoded) and reads the response. */
-  async request(data: Uint8Array, headOnly: boolean): Promise<UpstreamResponse> {
-    const deadline = Date.now() + this.o.timeoutMs;
-    const conn = await this.acquire(deadline);
-    return new Promise<UpstreamResponse>((resolve, reject) => conn.send(data, { resolve, reject, deadline, headOnly }));
+  request(data: Uint8Array, headOnly: boolean): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => this.dispatch(data, headOnly, null, resolve, reject));
   }
 
-  private acquire(deadline: number): Promise<Connection> | Connection {
+  /**
+   * The same without a promise of its own, so that the caller's one promise is the only one
+   * per request: `reject` always gets an UpstreamError.
+   *
+   * Requests with the same `batchKey` (identical hot reads) that arrive in one turn of the
+   * event loop go out on one connection in one write, HTTP/1.1-pipelined, and their answers
+   * come back in one read: two system calls for the lot instead of two each. Only requests
+   * that cost the same share a connection, so none waits behind a slower one.
+   */
+  dispatch(data: Uint8Array, headOnly: boolean, batchKey: string | null, resolve: (r: UpstreamResponse) => void, reject: (e: UpstreamError) => void): void {
+    const pending: Pending = { resolve, reject, deadline: Date.now() + this.o.timeoutMs, headOnly };
+    if (batchKey !== null) {
+      const gathering = this.gathering.get(batchKey);
+      if (gathering !== undefined && gathering.batch !== null) {
+        gathering.queue.push(pending);
+        gathering.batch.push(data);
+        // A full batch goes now; the next request starts another.
+        if (gathering.batch.length >= MAX_BATCH) {
+          this.gathering.delete(batchKey);
+          this.writeBatch(gathering);
+        }
+        return;
+      }
+    }
     const conn = this.idle.pop();
-    if (conn) return conn;
-    if (this.all.size + this.opening < this.o.maxConnections) return this.open();
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, deadline }));
+    if (conn !== undefined) {
+      if (batchKey === null) return conn.send(data, pending);
+      conn.queue.push(pending);
+      conn.batch = [data];
+      this.gathering.set(batchKey, conn);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+      return;
+    }
+    const send = (c: Connection) => c.send(data, pending);
+    if (this.all.size + this.opening < this.o.maxConnections) this.open().then(send, reject);
+    else this.waiting.push({ resolve: send, reject, deadline: pending.deadline });
+  }
+
+  /** Writes each batch gathered this turn. */
+  private readonly flush = () => {
+    this.flushScheduled = false;
+    for (const conn of this.gathering.values()) this.writeBatch(conn);
+    this.gathering.clear();
+  };
+
+  private writeBatch(conn: Connection): void {
+    const batch = conn.batch;
+    conn.batch = null;
+    if (batch !== null) conn.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
   }
 
   private async open(): Promise<Connection> {
@@ -317,7 +404,8 @@ export class Http1Pool {
   private sweep(): void {
     const now = Date.now();
     for (const conn of this.all) {
-      if (conn.pending && conn.pending.deadline <= now) conn.fail("timeout", "upstream did not answer in time");
+      const oldest = conn.queue[0];
+      if (oldest !== undefined && oldest.deadline <= now) conn.fail("timeout", "upstream did not answer in time");
     }
     while (this.waiting.length > 0 && this.waiting[0]!.deadline <= now)
       this.waiting.shift()!.reject(new UpstreamError("timeout", "no upstream connection free in time", false));

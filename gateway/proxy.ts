@@ -7,11 +7,11 @@ import { readBodyWithin } from "../lib/body-limit.ts";
 import { ApiError, apiErrorResponse, errorResponse } from "../lib/errors.ts";
 import { requestIdOf } from "../lib/request-id.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
-import { UpstreamError } from "./http1-pool.ts";
+import { UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
 import { routeOf, type Route, type UpstreamName } from "./route-table.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ServiceMetrics } from "../lib/metrics.ts";
-import { newSpanId, nowMs, traceContextOf, traceparentOf, type Tracer } from "../lib/tracing.ts";
+import { newSpanId, nowMs, traceContextOf, traceparentOf, type TraceContext, type Tracer } from "../lib/tracing.ts";
 import type { Upstream } from "./upstream.ts";
 
 export interface ProxyDeps {
@@ -56,17 +56,8 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 export type Proxy = (request: Request, clientIp: string) => Promise<Response>;
 
 export function createProxy(d: ProxyDeps): Proxy {
-  const forward = async (request: Request, url: string, pathStart: number, route: Route, requestId: string, clientIp: string, traceparent: string | null): Promise<Response> => {
-    const method = request.method;
-    let userId: string | null = null;
-    const token = bearerToken(request.headers.get("authorization"));
-    if (token !== null) userId = d.verifier.verify(token)?.sub ?? null;
-    if (!route.public) {
-      if (token === null) throw new ApiError("UNAUTHORIZED", "A bearer token is required");
-      if (userId === null) throw new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
-    }
-
-    const body = method === "GET" || method === "HEAD" ? null : await readBodyWithin(request, d.bodyLimit);
+  /** The request as it goes upstream; null body for GET and HEAD. */
+  const encoder = (request: Request, target: string, requestId: string, clientIp: string, traceparent: string | null, userId: string | null, body: Uint8Array | null) => {
     let head = "";
     // One native call for all headers; iterating the Headers object allocates per entry.
     const given = request.headers.toJSON();
@@ -75,22 +66,14 @@ export function createProxy(d: ProxyDeps): Proxy {
     if (traceparent !== null) head += `traceparent: ${traceparent}\r\n`;
     if (userId !== null) head += `x-user-id: ${userId}\r\n`;
     head += `content-length: ${body === null ? 0 : body.length}\r\nconnection: keep-alive\r\n\r\n`;
-    const target = url.slice(pathStart);
-    const encode = (host: string) => {
+    const method = request.method;
+    return (host: string) => {
       const bytes = Buffer.from(`${method} ${target} HTTP/1.1\r\nhost: ${host}\r\n${head}`, "latin1");
       return body === null ? bytes : Buffer.concat([bytes, body]);
     };
+  };
 
-    let upstream;
-    try {
-      upstream = await d.upstreams[route.upstream].send(encode, method === "HEAD", IDEMPOTENT.has(method));
-    } catch (e) {
-      if (!(e instanceof UpstreamError)) throw e;
-      d.onUpstreamError(route.upstream, e, requestId);
-      const headers = { "x-request-id": requestId };
-      if (e.kind === "timeout") return errorResponse("GATEWAY_TIMEOUT", `The ${route.upstream} service did not answer in time`, undefined, headers);
-      return errorResponse("BAD_GATEWAY", `The ${route.upstream} service cannot be reached`, undefined, headers);
-    }
+  const fromUpstream = (upstream: UpstreamResponse, requestId: string): Response => {
     const headers = upstream.headers;
     if (!upstream.hasRequestId) headers.push(["x-request-id", requestId]);
     const status = upstream.status;
@@ -98,28 +81,23 @@ export function createProxy(d: ProxyDeps): Proxy {
     return new Response(nullBody ? null : upstream.body, { status, headers });
   };
 
-  // Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
-  return async (request, clientIp) => {
-    const started = performance.now();
-    const requestId = requestIdOf(request.headers);
-    const url = request.url;
-    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-    const query = url.indexOf("?", pathStart);
-    const route = routeOf(request.method, query === -1 ? url.slice(pathStart) : url.slice(pathStart, query));
-    // With tracing on, the gateway's span becomes the upstream's parent.
-    const trace = d.tracer ? traceContextOf(request.headers.get("traceparent")) : null;
-    const spanId = trace ? newSpanId() : "";
-    let response: Response;
-    if (route === null) response = errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId });
-    else {
-      try {
-        response = await forward(request, url, pathStart, route, requestId, clientIp, trace ? traceparentOf(trace.traceId, spanId) : null);
-      } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
-        response = apiErrorResponse(e);
-        response.headers.set("x-request-id", requestId);
-      }
-    }
+  const upstreamFailed = (route: Route, e: unknown, requestId: string): Response => {
+    if (!(e instanceof UpstreamError)) throw e;
+    d.onUpstreamError(route.upstream, e, requestId);
+    const headers = { "x-request-id": requestId };
+    if (e.kind === "timeout") return errorResponse("GATEWAY_TIMEOUT", `The ${route.upstream} service did not answer in time`, undefined, headers);
+    return errorResponse("BAD_GATEWAY", `The ${route.upstream} service cannot be reached`, undefined, headers);
+  };
+
+  const failed = (e: unknown, requestId: string): Response => {
+    if (!(e instanceof ApiError)) throw e;
+    const response = apiErrorResponse(e);
+    response.headers.set("x-request-id", requestId);
+    return response;
+  };
+
+  /** The one place every proxied request ends: metrics, the slow-request log, the span. */
+  const answered = (request: Request, route: Route | null, started: number, requestId: string, trace: TraceContext | null, spanId: string, response: Response): Response => {
     const pattern = route?.pattern ?? "(unmatched)";
     const ms = performance.now() - started;
     d.metrics.observe(pattern, request.method, response.status, ms / 1000);
@@ -136,5 +114,42 @@ export function createProxy(d: ProxyDeps): Proxy {
         error: response.status >= 500,
       });
     return response;
+  };
+
+  // Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
+  // No async functions: on a GET the upstream's promise is the only one, and its `then`.
+  return (request, clientIp) => {
+    const started = performance.now();
+    const requestId = requestIdOf(request.headers);
+    const url = request.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const query = url.indexOf("?", pathStart);
+    const method = request.method;
+    const route = routeOf(method, query === -1 ? url.slice(pathStart) : url.slice(pathStart, query));
+    // With tracing on, the gateway's span becomes the upstream's parent.
+    const trace = d.tracer ? traceContextOf(request.headers.get("traceparent")) : null;
+    const spanId = trace ? newSpanId() : "";
+    const done = (response: Response) => answered(request, route, started, requestId, trace, spanId, response);
+    if (route === null) return Promise.resolve(done(errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId })));
+
+    let userId: string | null = null;
+    const token = bearerToken(request.headers.get("authorization"));
+    if (token !== null) userId = d.verifier.verify(token)?.sub ?? null;
+    if (!route.public && userId === null) {
+      const e = token === null ? new ApiError("UNAUTHORIZED", "A bearer token is required") : new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
+      return Promise.resolve(done(failed(e, requestId)));
+    }
+
+    const traceparent = trace ? traceparentOf(trace.traceId, spanId) : null;
+    const upstream = d.upstreams[route.upstream];
+    const target = url.slice(pathStart);
+    const batchKey = route.hot && method === "GET" ? target : null;
+    const send = (body: Uint8Array | null) =>
+      upstream.send(encoder(request, target, requestId, clientIp, traceparent, userId, body), method === "HEAD", IDEMPOTENT.has(method), batchKey).then(
+        (r) => done(fromUpstream(r, requestId)),
+        (e) => done(upstreamFailed(route, e, requestId)),
+      );
+    if (method === "GET" || method === "HEAD") return send(null);
+    return readBodyWithin(request, d.bodyLimit).then(send, (e) => done(failed(e, requestId)));
   };
 }

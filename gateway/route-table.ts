@@ -11,9 +11,14 @@ export interface Route {
   public: boolean;
   /** The contract's path pattern, e.g. `/products/{id}`; `/products/*` for anything else. */
   pattern: string;
+  /**
+   * A hot read the product service answers from memory: identical GETs that arrive together
+   * may share one upstream write (see `Http1Pool.dispatch`).
+   */
+  hot: boolean;
 }
 
-const route = (upstream: UpstreamName, pattern: string, isPublic: boolean): Route => ({ upstream, public: isPublic, pattern });
+const route = (upstream: UpstreamName, pattern: string, isPublic: boolean, hot = false): Route => ({ upstream, public: isPublic, pattern, hot });
 
 const AUTH_OTHER = route("auth", "/auth/*", false);
 const AUTH_READ = new Map([
@@ -25,9 +30,9 @@ const AUTH_POST = new Map(["/auth/register", "/auth/login", "/auth/refresh"].map
 
 const PRODUCT_OTHER = route("product", "/products/*", false);
 const PRODUCT_READ = {
-  list: route("product", "/products", true),
+  list: route("product", "/products", true, true),
   health: route("product", "/products/health", true),
-  deals: route("product", "/products/deals", true),
+  deals: route("product", "/products/deals", true, true),
   product: route("product", "/products/{id}", true),
   stock: route("product", "/products/{id}/stock", true),
   deal: route("product", "/products/deals/{id}", true),

@@ -3,7 +3,7 @@
  * Requests go round-robin over the instances; one that refuses connections is skipped for a
  * while and the request goes to the next at once, since it never reached the refused one.
  */
-import { Http1Pool, UpstreamError, type PoolOptions, type UpstreamResponse } from "./http1-pool.ts";
+import { Http1Pool, type PoolOptions, type UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
 
 export interface UpstreamOptions extends PoolOptions {
   /** How long an instance that refused connections is skipped. */
@@ -32,25 +32,29 @@ export class Upstream {
    * refuses (the request never reached it), and, for an idempotent request, when one closed
    * the connection without a byte of answer (it is shutting down or timed the connection out).
    */
-  async send(encode: (host: string) => Uint8Array, headOnly: boolean, idempotent: boolean): Promise<UpstreamResponse> {
-    const n = this.pools.length;
-    let last: UpstreamError | null = null;
-    for (let attempt = 0; attempt < n + 1; attempt++) {
-      const i = this.pick();
-      const pool = this.pools[i]!;
-      try {
-        return await pool.request(encode(`${pool.host}:${pool.port}`), headOnly);
-      } catch (e) {
-        if (!(e instanceof UpstreamError)) throw e;
-        last = e;
-        // An instance that refuses, or drops a connection without answering, is going away:
-        // skip it for a while.
-        if (e.kind === "refused" || e.noResponse) this.downUntil[i] = Date.now() + this.downMs;
-        if (e.kind === "refused" || (e.noResponse && idempotent)) continue;
-        throw e;
-      }
-    }
-    throw last ?? new UpstreamError("refused", `no ${this.name} instance is reachable`, false);
+  send(encode: (host: string) => Uint8Array, headOnly: boolean, idempotent: boolean, batchKey: string | null = null): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => this.attempt(encode, headOnly, idempotent, batchKey, 0, resolve, reject));
+  }
+
+  private attempt(
+    encode: (host: string) => Uint8Array,
+    headOnly: boolean,
+    idempotent: boolean,
+    batchKey: string | null,
+    attempt: number,
+    resolve: (r: UpstreamResponse) => void,
+    reject: (e: UpstreamError) => void,
+  ): void {
+    const i = this.pick();
+    const pool = this.pools[i]!;
+    pool.dispatch(encode(pool.authority), headOnly, batchKey, resolve, (e) => {
+      // An instance that refuses, or drops a connection without answering, is going away:
+      // skip it for a while.
+      if (e.kind === "refused" || e.noResponse) this.downUntil[i] = Date.now() + this.downMs;
+      const again = e.kind === "refused" || (e.noResponse && idempotent);
+      if (again && attempt < this.pools.length) this.attempt(encode, headOnly, idempotent, batchKey, attempt + 1, resolve, reject);
+      else reject(e);
+    });
   }
 
   /** The next instance not known to be down; when all are, the one that went down first. */

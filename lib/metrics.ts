@@ -3,7 +3,8 @@
  * memory and CPU, and whatever a service adds. The route label is always a route pattern,
  * never a raw path, so the number of series stays bounded.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { RequestMetrics } from "./request-metrics.ts";
 
 export interface ServiceMetrics {
   registry: Registry;
@@ -12,41 +13,15 @@ export interface ServiceMetrics {
   text(): Promise<string>;
 }
 
-// Latency buckets around what a person notices: sub-millisecond to seconds.
-const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
 export function createServiceMetrics(service: string): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
-    name: "http_requests_total",
-    help: "Requests answered, by route pattern, method and status",
-    labelNames: ["route", "method", "status"] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: "http_request_duration_seconds",
-    help: "Time from request to response, by route pattern and method",
-    labelNames: ["route", "method"] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
-  // Label sets are few (route patterns × methods × statuses): look each one up once, not
-  // hash its labels on every request.
-  const series = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+  const requests = new RequestMetrics();
+  requests.register(registry);
   return {
     registry,
-    observe(route, method, status, seconds) {
-      const key = `${status} ${method} ${route}`;
-      let s = series.get(key);
-      if (s === undefined) {
-        s = { count: requests.labels(route, method, String(status)), time: duration.labels(route, method) };
-        series.set(key, s);
-      }
-      s.count.inc();
-      s.time.observe(seconds);
-    },
+    observe: (route, method, status, seconds) => requests.observe(route, method, status, seconds),
     // prom-client writes NaN (an event-loop lag with no sample yet) as "Nan"; the format says "NaN".
     text: async () => (await registry.metrics()).replace(/ Nan$/gm, " NaN"),
   };

@@ -38,7 +38,7 @@ describe("dealStatus", () => {
     ["at the end (ends_at is inclusive)", END, "active"],
     ["1 ms after the end", END + 1, "ended"],
   ])("%s: %s", (_, now, expected) => {
-    expect(dealStatus(deal(), now as number)).toBe(expected as string);
+    expect(dealStatus(deal(), now as number)).toBe(expected as ReturnType<typeof dealStatus>);
     expect(isLive(deal(), now as number)).toBe(expected === "active");
   });
 
