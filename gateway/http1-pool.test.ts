@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../lib/stack/free-port.ts";
-import { Http1Pool, UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
+import { Http1Pool, UpstreamError } from "./http1-pool.ts";
 
 const request = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n`, "latin1");
 const options = { maxConnections: 4, timeoutMs: 300, connectTimeoutMs: 500, idleMs: 10_000 };
@@ -112,13 +112,13 @@ function rawUpstream(answer: (path: string, index: number) => string | null) {
 const ok = (body: string, extra = "") => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
 
 describe("Http1Pool batches identical hot reads", () => {
-  const dispatchAll = (pool: Http1Pool, paths: string[], key: (p: string) => string | null) =>
-    paths.map(
-      (p) =>
-        new Promise<UpstreamResponse>((resolve, reject) => pool.dispatch(request(p), false, key(p), resolve, reject)).then(
-          (r) => new TextDecoder().decode(r.body!),
-          (e: UpstreamError) => e,
-        ),
+  /** All sent in one turn; each settles to its body, or to its error. */
+  const requestAll = (pool: Http1Pool, paths: string[], key: (p: string) => string | null) =>
+    paths.map((p) =>
+      pool.request(request(p), false, key(p)).then(
+        (r) => new TextDecoder().decode(r.body!),
+        (e: UpstreamError) => e,
+      ),
     );
 
   test("requests with one key that arrive together go out in one write; each gets its own answer", async () => {
@@ -126,7 +126,7 @@ describe("Http1Pool batches identical hot reads", () => {
     const pool = new Http1Pool("127.0.0.1", server.port, options);
     await pool.request(request("/warm"), false); // batches form on connections already open
     const paths = Array.from({ length: 10 }, (_, i) => `/deals?i=${i}`);
-    const bodies = await Promise.all(dispatchAll(pool, paths, () => "/deals"));
+    const bodies = await Promise.all(requestAll(pool, paths, () => "/deals"));
     expect(bodies).toEqual(paths.map((p, i) => `${p} #${i + 1}`));
     expect(reads).toEqual([1, 10]);
     expect(pool.size).toBe(1);
@@ -141,7 +141,7 @@ describe("Http1Pool batches identical hot reads", () => {
     const pool = new Http1Pool("127.0.0.1", server.port, options);
     await Promise.all([pool.request(request("/warm"), false), pool.request(request("/warm"), false)]);
     reads.length = 0;
-    const bodies = await Promise.all(dispatchAll(pool, ["/a", "/b", "/a", "/b"], (p) => p));
+    const bodies = await Promise.all(requestAll(pool, ["/a", "/b", "/a", "/b"], (p) => p));
     expect(bodies).toEqual(["/a", "/b", "/a", "/b"]);
     expect(reads.sort()).toEqual([2, 2]);
     pool.close();
@@ -153,7 +153,7 @@ describe("Http1Pool batches identical hot reads", () => {
     const { server } = rawUpstream(() => ok(body, "x-thing: 1\r\n"));
     const pool = new Http1Pool("127.0.0.1", server.port, options);
     await pool.request(request("/warm"), false);
-    const bodies = await Promise.all(dispatchAll(pool, Array.from({ length: 40 }, () => "/big"), () => "/big"));
+    const bodies = await Promise.all(requestAll(pool, Array.from({ length: 40 }, () => "/big"), () => "/big"));
     expect(bodies.every((b) => b === body)).toBe(true);
     pool.close();
     server.stop(true);
@@ -163,7 +163,7 @@ describe("Http1Pool batches identical hot reads", () => {
     const { server } = rawUpstream((path, i) => (i === 0 ? ok("warm") : i === 1 ? ok(path, "connection: close\r\n") : null));
     const pool = new Http1Pool("127.0.0.1", server.port, options);
     await pool.request(request("/warm"), false);
-    const [first, ...rest] = await Promise.all(dispatchAll(pool, ["/1", "/2", "/3"], () => "/n"));
+    const [first, ...rest] = await Promise.all(requestAll(pool, ["/1", "/2", "/3"], () => "/n"));
     expect(first).toBe("/1");
     for (const e of rest) {
       expect(e).toBeInstanceOf(UpstreamError);
@@ -172,20 +172,18 @@ describe("Http1Pool batches identical hot reads", () => {
     pool.close();
     server.stop(true);
   });
-});
 
-test("a batch that fills up goes out at once and the next one starts: none is left unsent", async () => {
-  const { server, reads } = rawUpstream((path) => ok(path));
-  const pool = new Http1Pool("127.0.0.1", server.port, options);
-  await Promise.all(Array.from({ length: 4 }, () => pool.request(request("/warm"), false)));
-  reads.length = 0;
-  const paths = Array.from({ length: 150 }, (_, i) => `/d${i}`);
-  const bodies = await Promise.all(
-    paths.map((p) => new Promise<UpstreamResponse>((resolve, reject) => pool.dispatch(request(p), false, "/d", resolve, reject)).then((r) => new TextDecoder().decode(r.body!))),
-  );
-  expect(bodies).toEqual(paths);
-  expect(reads.reduce((a, b) => a + b, 0)).toBe(150);
-  expect(Math.max(...reads)).toBeLessThanOrEqual(64);
-  pool.close();
-  server.stop(true);
+  test("a batch that fills up goes out at once and the next one starts: none is left unsent", async () => {
+    const { server, reads } = rawUpstream((path) => ok(path));
+    const pool = new Http1Pool("127.0.0.1", server.port, options);
+    await Promise.all(Array.from({ length: 4 }, () => pool.request(request("/warm"), false)));
+    reads.length = 0;
+    const paths = Array.from({ length: 150 }, (_, i) => `/d${i}`);
+    const bodies = await Promise.all(requestAll(pool, paths, () => "/d"));
+    expect(bodies).toEqual(paths);
+    expect(reads.reduce((a, b) => a + b, 0)).toBe(150);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(64);
+    pool.close();
+    server.stop(true);
+  });
 });

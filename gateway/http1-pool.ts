@@ -88,6 +88,21 @@ class Connection {
     this.write(data);
   }
 
+  /** Adds a request to this turn's batch; returns how many it holds now. */
+  gather(data: Uint8Array, pending: Pending): number {
+    this.queue.push(pending);
+    this.batch ??= [];
+    this.batch.push(data);
+    return this.batch.length;
+  }
+
+  /** Writes the batch gathered so far, if the connection still has one. */
+  writeBatch(): void {
+    const batch = this.batch;
+    this.batch = null;
+    if (batch !== null) this.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+  }
+
   write(data: Uint8Array): void {
     if (this.socket === null) return; // closed meanwhile: the queue was failed
     if (this.unsent !== null) {
@@ -293,8 +308,8 @@ export class Http1Pool {
   }
 
   /** Sends one request (head and body already encoded) and reads the response. */
-  request(data: Uint8Array, headOnly: boolean): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => this.dispatch(data, headOnly, null, resolve, reject));
+  request(data: Uint8Array, headOnly: boolean, batchKey: string | null = null): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => this.dispatch(data, headOnly, batchKey, resolve, reject));
   }
 
   /**
@@ -310,13 +325,12 @@ export class Http1Pool {
     const pending: Pending = { resolve, reject, deadline: Date.now() + this.o.timeoutMs, headOnly };
     if (batchKey !== null) {
       const gathering = this.gathering.get(batchKey);
+      // A connection that failed meanwhile has no batch left: start another.
       if (gathering !== undefined && gathering.batch !== null) {
-        gathering.queue.push(pending);
-        gathering.batch.push(data);
         // A full batch goes now; the next request starts another.
-        if (gathering.batch.length >= MAX_BATCH) {
+        if (gathering.gather(data, pending) >= MAX_BATCH) {
           this.gathering.delete(batchKey);
-          this.writeBatch(gathering);
+          gathering.writeBatch();
         }
         return;
       }
@@ -324,8 +338,7 @@ export class Http1Pool {
     const conn = this.idle.pop();
     if (conn !== undefined) {
       if (batchKey === null) return conn.send(data, pending);
-      conn.queue.push(pending);
-      conn.batch = [data];
+      conn.gather(data, pending);
       this.gathering.set(batchKey, conn);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -341,15 +354,9 @@ export class Http1Pool {
   /** Writes each batch gathered this turn. */
   private readonly flush = () => {
     this.flushScheduled = false;
-    for (const conn of this.gathering.values()) this.writeBatch(conn);
+    for (const conn of this.gathering.values()) conn.writeBatch();
     this.gathering.clear();
   };
-
-  private writeBatch(conn: Connection): void {
-    const batch = conn.batch;
-    conn.batch = null;
-    if (batch !== null) conn.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
-  }
 
   private async open(): Promise<Connection> {
     const conn = new Connection(this);
