@@ -48,5 +48,5 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
     upstreams.product.close();
     await runtime.tracer?.close();
   });
-  log.info("ready", { url: `http://${config.host}:${app.server?.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0" });
+  log.info("ready", { url: `http://${config.host}:${app.server?.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
 });

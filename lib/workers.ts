@@ -12,8 +12,9 @@ export const isWorkerProcess = () => process.env[WORKER_MARK] === "1";
 
 export function startExtraWorkers(total: number, log: Logger): Subprocess[] {
   if (isWorkerProcess() || total <= 1) return [];
-  // A compiled executable re-runs itself; a source run re-runs bun on the same script.
-  const command = process.execPath.endsWith("/bun") ? [process.execPath, Bun.main] : [process.execPath];
+  // A compiled executable re-runs itself (its entry point lives in Bun's embedded file
+  // system); a source run re-runs bun on the same script.
+  const command = Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
   const children: Subprocess[] = [];
   for (let i = 1; i < total; i++) {
     children.push(

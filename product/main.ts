@@ -46,5 +46,5 @@ await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "
     await sql.end({ timeout: 5 });
     await runtime.tracer?.close();
   });
-  log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied, worker: process.env.WORKER_INDEX ?? "0" });
+  log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied, worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
 });
