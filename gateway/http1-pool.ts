@@ -17,6 +17,8 @@ export interface UpstreamResponse {
 
 /** Headers about the connection, not the answer (RFC 9110 §7.6.1), and ones Bun sets itself. */
 const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date", "trailer", "upgrade", "proxy-connection"]);
+/** Lengths of the header names the parser looks at (those above and x-request-id). */
+const KNOWN_HEADER_LENGTHS = new Set([...CONNECTION_HEADERS, "x-request-id"].map((n) => n.length));
 
 export type UpstreamFailure = "refused" | "broken" | "timeout";
 
@@ -44,11 +46,16 @@ export interface PoolOptions {
   idleMs: number;
 }
 
-interface Pending {
-  resolve(r: UpstreamResponse): void;
-  reject(e: UpstreamError): void;
+/**
+ * A request waiting for its answer. It is the caller's own object, so that the pool allocates
+ * nothing per request; the pool sets `deadline` when it takes the request.
+ */
+export interface PendingRequest {
   deadline: number;
-  headOnly: boolean;
+  readonly headOnly: boolean;
+  answered(r: UpstreamResponse): void;
+  /** Always an UpstreamError: the pool throws nothing else at its callers. */
+  failed(e: UpstreamError): void;
 }
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
@@ -64,7 +71,7 @@ const EMPTY = new Uint8Array(0);
 class Connection {
   socket: Socket<Connection> | null = null;
   /** Requests written or about to be, oldest first: each answer belongs to the first. */
-  readonly queue: Pending[] = [];
+  readonly queue: PendingRequest[] = [];
   lastUsed = 0;
   /** Requests joining this connection this turn of the event loop, written together after it. */
   batch: Uint8Array[] | null = null;
@@ -83,13 +90,13 @@ class Connection {
 
   constructor(private readonly pool: Http1Pool) {}
 
-  send(data: Uint8Array, pending: Pending): void {
+  send(data: Uint8Array, pending: PendingRequest): void {
     this.queue.push(pending);
     this.write(data);
   }
 
   /** Adds a request to this turn's batch; returns how many it holds now. */
-  gather(data: Uint8Array, pending: Pending): number {
+  gather(data: Uint8Array, pending: PendingRequest): number {
     this.queue.push(pending);
     this.batch ??= [];
     this.batch.push(data);
@@ -159,30 +166,34 @@ class Connection {
     return rest;
   }
 
+  /** One pass over the head: no split into lines, and only names as long as one we act on are lower-cased. */
   private parseHead(text: string): boolean {
-    const lines = text.split("\r\n");
-    const statusLine = lines[0]!;
-    const status = Number(statusLine.slice(9, 12));
-    if (!statusLine.startsWith("HTTP/1.") || !(status >= 100 && status < 600)) {
+    const status = Number(text.slice(9, 12));
+    if (!text.startsWith("HTTP/1.") || !(status >= 100 && status < 600)) {
       this.fail("broken", "malformed status line");
       return false;
     }
     this.status = status;
-    this.keepAlive = statusLine[7] === "1";
-    this.headers = [];
+    this.keepAlive = text.charCodeAt(7) === 49; // HTTP/1.1 keeps the connection unless it says otherwise
+    const headers: [string, string][] = [];
+    this.headers = headers;
     this.hasRequestId = false;
     let length = -3;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(":");
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === "content-length") length = Number(value);
-      else if (name === "transfer-encoding" && value.toLowerCase().includes("chunked")) length = -2;
-      else if (name === "connection") this.keepAlive = value.toLowerCase() !== "close";
-      else if (name === "x-request-id") this.hasRequestId = true;
-      if (!CONNECTION_HEADERS.has(name)) this.headers.push([name, value]);
+    let lineEnd = text.indexOf("\r\n");
+    while (lineEnd !== -1) {
+      const start = lineEnd + 2;
+      lineEnd = text.indexOf("\r\n", start);
+      const end = lineEnd === -1 ? text.length : lineEnd;
+      const colon = text.indexOf(":", start);
+      if (colon <= start || colon >= end) continue;
+      const name = text.slice(start, colon);
+      const value = text.slice(colon + 1, end).trim();
+      const known = KNOWN_HEADER_LENGTHS.has(name.length) ? name.toLowerCase() : "";
+      if (known === "content-length") length = Number(value);
+      else if (known === "transfer-encoding" && value.toLowerCase().includes("chunked")) length = -2;
+      else if (known === "connection") this.keepAlive = value.toLowerCase() !== "close";
+      else if (known === "x-request-id") this.hasRequestId = true;
+      if (!CONNECTION_HEADERS.has(known)) headers.push([name, value]);
     }
     if (this.queue[0]!.headOnly || status === 204 || status === 304 || status < 200) length = 0;
     if (!(length >= -3) || (length >= 0 && !Number.isSafeInteger(length))) {
@@ -240,7 +251,7 @@ class Connection {
     this.gotBytes = false;
     if (!reusable) this.fail("broken", "upstream closed the connection after an answer", true);
     else if (this.queue.length === 0) this.pool.release(this);
-    pending.resolve(response);
+    pending.answered(response);
   }
 
   /** The oldest request failed (or, with `othersOnly`, none did); those behind it got no answer. */
@@ -251,8 +262,8 @@ class Connection {
     this.socket = null;
     this.batch = null;
     this.pool.forget(this);
-    first?.reject(new UpstreamError(kind, message, kind !== "refused", kind === "broken" && !this.gotBytes));
-    for (const p of queue) p.reject(new UpstreamError("broken", `${message} (before this request was answered)`, true, true));
+    first?.failed(new UpstreamError(kind, message, kind !== "refused", kind === "broken" && !this.gotBytes));
+    for (const p of queue) p.failed(new UpstreamError("broken", `${message} (before this request was answered)`, true, true));
   }
 }
 
@@ -309,20 +320,19 @@ export class Http1Pool {
 
   /** Sends one request (head and body already encoded) and reads the response. */
   request(data: Uint8Array, headOnly: boolean, batchKey: string | null = null): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => this.dispatch(data, headOnly, batchKey, resolve, reject));
+    return new Promise((answered, failed) => this.dispatch(data, { deadline: 0, headOnly, answered, failed }, batchKey));
   }
 
   /**
-   * The same without a promise of its own, so that the caller's one promise is the only one
-   * per request: `reject` always gets an UpstreamError.
+   * The same without a promise, so that the caller's one promise is the only one per request.
    *
    * Requests with the same `batchKey` (identical hot reads) that arrive in one turn of the
    * event loop go out on one connection in one write, HTTP/1.1-pipelined, and their answers
    * come back in one read: two system calls for the lot instead of two each. Only requests
    * that cost the same share a connection, so none waits behind a slower one.
    */
-  dispatch(data: Uint8Array, headOnly: boolean, batchKey: string | null, resolve: (r: UpstreamResponse) => void, reject: (e: UpstreamError) => void): void {
-    const pending: Pending = { resolve, reject, deadline: Date.now() + this.o.timeoutMs, headOnly };
+  dispatch(data: Uint8Array, pending: PendingRequest, batchKey: string | null): void {
+    pending.deadline = Date.now() + this.o.timeoutMs;
     if (batchKey !== null) {
       const gathering = this.gathering.get(batchKey);
       // A connection that failed meanwhile has no batch left: start another.
@@ -347,8 +357,9 @@ export class Http1Pool {
       return;
     }
     const send = (c: Connection) => c.send(data, pending);
-    if (this.all.size + this.opening < this.o.maxConnections) this.open().then(send, reject);
-    else this.waiting.push({ resolve: send, reject, deadline: pending.deadline });
+    const failed = (e: UpstreamError) => pending.failed(e);
+    if (this.all.size + this.opening < this.o.maxConnections) this.open().then(send, failed);
+    else this.waiting.push({ resolve: send, reject: failed, deadline: pending.deadline });
   }
 
   /** Writes each batch gathered this turn. */

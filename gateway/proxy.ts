@@ -7,7 +7,7 @@ import { readBodyWithin } from "../lib/body-limit.ts";
 import { ApiError, apiErrorResponse, errorResponse } from "../lib/errors.ts";
 import { requestIdOf } from "../lib/request-id.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
-import { UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
+import type { UpstreamError, UpstreamResponse } from "./http1-pool.ts";
 import { routeOf, type Route, type UpstreamName } from "./route-table.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ServiceMetrics } from "../lib/metrics.ts";
@@ -81,8 +81,7 @@ export function createProxy(d: ProxyDeps): Proxy {
     return new Response(nullBody ? null : upstream.body, { status, headers });
   };
 
-  const upstreamFailed = (route: Route, e: unknown, requestId: string): Response => {
-    if (!(e instanceof UpstreamError)) throw e;
+  const upstreamFailed = (route: Route, e: UpstreamError, requestId: string): Response => {
     d.onUpstreamError(route.upstream, e, requestId);
     const headers = { "x-request-id": requestId };
     if (e.kind === "timeout") return errorResponse("GATEWAY_TIMEOUT", `The ${route.upstream} service did not answer in time`, undefined, headers);
@@ -117,7 +116,7 @@ export function createProxy(d: ProxyDeps): Proxy {
   };
 
   // Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
-  // No async functions: on a GET the upstream's promise is the only one, and its `then`.
+  // No async functions: on a GET the promise returned is the only one.
   return (request, clientIp) => {
     const started = performance.now();
     const requestId = requestIdOf(request.headers);
@@ -145,9 +144,15 @@ export function createProxy(d: ProxyDeps): Proxy {
     const target = url.slice(pathStart);
     const batchKey = route.hot && method === "GET" ? target : null;
     const send = (body: Uint8Array | null) =>
-      upstream.send(encoder(request, target, requestId, clientIp, traceparent, userId, body), method === "HEAD", IDEMPOTENT.has(method), batchKey).then(
-        (r) => done(fromUpstream(r, requestId)),
-        (e) => done(upstreamFailed(route, e, requestId)),
+      new Promise<Response>((resolve) =>
+        upstream.send(
+          encoder(request, target, requestId, clientIp, traceparent, userId, body),
+          method === "HEAD",
+          IDEMPOTENT.has(method),
+          batchKey,
+          (r) => resolve(done(fromUpstream(r, requestId))),
+          (e) => resolve(done(upstreamFailed(route, e, requestId))),
+        ),
       );
     if (method === "GET" || method === "HEAD") return send(null);
     return readBodyWithin(request, d.bodyLimit).then(send, (e) => done(failed(e, requestId)));

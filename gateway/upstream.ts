@@ -3,7 +3,7 @@
  * Requests go round-robin over the instances; one that refuses connections is skipped for a
  * while and the request goes to the next at once, since it never reached the refused one.
  */
-import { Http1Pool, type PoolOptions, type UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
+import { Http1Pool, type PendingRequest, type PoolOptions, type UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
 
 export interface UpstreamOptions extends PoolOptions {
   /** How long an instance that refused connections is skipped. */
@@ -28,33 +28,39 @@ export class Upstream {
   private readonly downMs: number;
 
   /**
-   * Sends a request built by `encode(hostHeader)`. Goes on to the next instance when one
-   * refuses (the request never reached it), and, for an idempotent request, when one closed
-   * the connection without a byte of answer (it is shutting down or timed the connection out).
+   * Sends a request built by `encode(hostHeader)` and calls back with the answer or the failure.
+   * Goes on to the next instance when one refuses (the request never reached it), and, for an
+   * idempotent request, when one closed the connection without a byte of answer (it is
+   * shutting down or timed the connection out).
    */
-  send(encode: (host: string) => Uint8Array, headOnly: boolean, idempotent: boolean, batchKey: string | null = null): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => this.attempt(encode, headOnly, idempotent, batchKey, 0, resolve, reject));
-  }
-
-  private attempt(
+  send(
     encode: (host: string) => Uint8Array,
     headOnly: boolean,
     idempotent: boolean,
     batchKey: string | null,
-    attempt: number,
-    resolve: (r: UpstreamResponse) => void,
-    reject: (e: UpstreamError) => void,
+    answered: (r: UpstreamResponse) => void,
+    failed: (e: UpstreamError) => void,
   ): void {
+    this.attempt(new UpstreamCall(this, encode, headOnly, idempotent, batchKey, answered, failed));
+  }
+
+  private attempt(call: UpstreamCall): void {
     const i = this.pick();
     const pool = this.pools[i]!;
-    pool.dispatch(encode(pool.authority), headOnly, batchKey, resolve, (e) => {
-      // An instance that refuses, or drops a connection without answering, is going away:
-      // skip it for a while.
-      if (e.kind === "refused" || e.noResponse) this.downUntil[i] = Date.now() + this.downMs;
-      const again = e.kind === "refused" || (e.noResponse && idempotent);
-      if (again && attempt < this.pools.length) this.attempt(encode, headOnly, idempotent, batchKey, attempt + 1, resolve, reject);
-      else reject(e);
-    });
+    call.instance = i;
+    pool.dispatch(call.encode(pool.authority), call, call.batchKey);
+  }
+
+  /** Whether a failed call goes to another instance (then it has been sent again). */
+  retry(call: UpstreamCall, e: UpstreamError): boolean {
+    // An instance that refuses, or drops a connection without answering, is going away:
+    // skip it for a while.
+    if (e.kind === "refused" || e.noResponse) this.downUntil[call.instance] = Date.now() + this.downMs;
+    const again = e.kind === "refused" || (e.noResponse && call.idempotent);
+    if (!again || call.tries >= this.pools.length) return false;
+    call.tries++;
+    this.attempt(call);
+    return true;
   }
 
   /** The next instance not known to be down; when all are, the one that went down first. */
@@ -77,5 +83,27 @@ export class Upstream {
 
   close(): void {
     for (const p of this.pools) p.close();
+  }
+}
+
+/** One request to an upstream, across its attempts: the one object the pool holds for it. */
+class UpstreamCall implements PendingRequest {
+  deadline = 0;
+  /** Attempts after the first, and the instance of the latest. */
+  tries = 0;
+  instance = 0;
+
+  constructor(
+    private readonly upstream: Upstream,
+    readonly encode: (host: string) => Uint8Array,
+    readonly headOnly: boolean,
+    readonly idempotent: boolean,
+    readonly batchKey: string | null,
+    readonly answered: (r: UpstreamResponse) => void,
+    private readonly gaveUp: (e: UpstreamError) => void,
+  ) {}
+
+  failed(e: UpstreamError): void {
+    if (!this.upstream.retry(this, e)) this.gaveUp(e);
   }
 }
