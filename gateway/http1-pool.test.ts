@@ -111,6 +111,23 @@ function rawUpstream(answer: (path: string, index: number) => string | null) {
 }
 const ok = (body: string, extra = "") => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
 
+test("header names in any case: length, Connection: Close and X-Request-ID are read; connection-level headers are not passed on", async () => {
+  const { server } = rawUpstream(
+    () => "HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 5\r\nX-Request-ID: abc\r\nKeep-Alive: timeout=5\r\nDate: today\r\nX-Thing:  spaced \r\nConnection: Close\r\n\r\nhello",
+  );
+  const pool = new Http1Pool("127.0.0.1", server.port, options);
+  const res = await pool.request(request("/x"), false);
+  expect(new TextDecoder().decode(res.body!)).toBe("hello");
+  expect(res.hasRequestId).toBe(true);
+  expect(res.headers).toEqual([
+    ["X-Request-ID", "abc"],
+    ["X-Thing", "spaced"],
+  ]);
+  expect(pool.size).toBe(0); // closed after the answer, as the upstream asked
+  pool.close();
+  server.stop(true);
+});
+
 describe("Http1Pool batches identical hot reads", () => {
   /** All sent in one turn; each settles to its body, or to its error. */
   const requestAll = (pool: Http1Pool, paths: string[], key: (p: string) => string | null) =>

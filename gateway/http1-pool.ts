@@ -8,7 +8,7 @@ import type { Socket } from "bun";
 
 export interface UpstreamResponse {
   status: number;
-  /** End-to-end headers as received (names lower-cased); connection-level ones are left out. */
+  /** End-to-end headers as received (names as the upstream spelled them); connection-level ones are left out. */
   headers: [string, string][];
   /** Whether the upstream sent `x-request-id`. */
   hasRequestId: boolean;
