@@ -48,7 +48,8 @@ export interface PoolOptions {
 
 /**
  * A request waiting for its answer. It is the caller's own object, so that the pool allocates
- * nothing per request; the pool sets `deadline` when it takes the request.
+ * nothing per request; the pool sets `deadline` when it takes the request. `answered` and
+ * `failed` run inside the pool's read loop and must not throw.
  */
 export interface PendingRequest {
   deadline: number;

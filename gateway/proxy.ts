@@ -144,16 +144,26 @@ export function createProxy(d: ProxyDeps): Proxy {
     const target = url.slice(pathStart);
     const batchKey = route.hot && method === "GET" ? target : null;
     const send = (body: Uint8Array | null) =>
-      new Promise<Response>((resolve) =>
+      new Promise<Response>((resolve, reject) => {
+        // These run inside the pool's read loop, which must not see a throw (the answers
+        // behind this one in the same read would be lost): an answer Bun cannot turn into a
+        // Response, say a header value it refuses, rejects this request alone.
+        const settle = (answer: () => Response) => {
+          try {
+            resolve(done(answer()));
+          } catch (e) {
+            reject(e);
+          }
+        };
         upstream.send(
           encoder(request, target, requestId, clientIp, traceparent, userId, body),
           method === "HEAD",
           IDEMPOTENT.has(method),
           batchKey,
-          (r) => resolve(done(fromUpstream(r, requestId))),
-          (e) => resolve(done(upstreamFailed(route, e, requestId))),
-        ),
-      );
+          (r) => settle(() => fromUpstream(r, requestId)),
+          (e) => settle(() => upstreamFailed(route, e, requestId)),
+        );
+      });
     if (method === "GET" || method === "HEAD") return send(null);
     return readBodyWithin(request, d.bodyLimit).then(send, (e) => done(failed(e, requestId)));
   };
