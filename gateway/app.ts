@@ -8,14 +8,20 @@ export interface GatewayAppDeps {
   runtime: ServiceRuntime;
   /** Answers `/docs` and `/docs/json`. */
   docs: (request: Request) => Response | Promise<Response>;
+  /** The client behind a connection from this loopback port, when the edge tunnels one. */
+  clientOf?: (port: number) => string | undefined;
 }
 
 const PROXIED_PATHS = ["/auth", "/auth/*", "/products", "/products/*"];
 
-type Server = { requestIP(r: Request): { address: string } | null } | null;
+type Server = { requestIP(r: Request): { address: string; port: number } | null } | null;
 
 export function buildGatewayApp(d: GatewayAppDeps) {
-  const proxy = (request: Request, server: Server) => d.proxy(request, server?.requestIP(request)?.address ?? "unknown");
+  const clientIp = (request: Request, server: Server) => {
+    const peer = server?.requestIP(request);
+    return peer ? (d.clientOf?.(peer.port) ?? peer.address) : "unknown";
+  };
+  const proxy = (request: Request, server: Server) => d.proxy.handle(request, clientIp(request, server));
   const forward = ({ request, server }: { request: Request; server: Server }) => proxy(request, server);
   // Each proxied request runs the proxy and nothing else: it sets its own request id and
   // answers its own errors. When listening, Bun's own router hands these paths straight to

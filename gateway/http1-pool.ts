@@ -6,19 +6,56 @@
  */
 import type { Socket } from "bun";
 
-export interface UpstreamResponse {
-  status: number;
-  /** End-to-end headers as received (names as the upstream spelled them); connection-level ones are left out. */
-  headers: [string, string][];
-  /** Whether the upstream sent `x-request-id`. */
-  hasRequestId: boolean;
-  body: Uint8Array | null;
-}
-
 /** Headers about the connection, not the answer (RFC 9110 §7.6.1), and ones Bun sets itself. */
 const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date", "trailer", "upgrade", "proxy-connection"]);
+/** Of those, the ones an answer passed on byte for byte must not have. */
+const HOP_BY_HOP_HEADERS = new Set([...CONNECTION_HEADERS].filter((n) => n !== "content-length" && n !== "date"));
+/** Control characters, and CR or LF outside a line end: a head no client should be given. */
+const UNSAFE_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 /** Lengths of the header names the parser looks at (those above and x-request-id). */
 const KNOWN_HEADER_LENGTHS = new Set([...CONNECTION_HEADERS, "x-request-id"].map((n) => n.length));
+
+/** An upstream's answer. */
+export class UpstreamResponse {
+  private list: [string, string][] | null = null;
+
+  constructor(
+    readonly status: number,
+    /** The head as received, for the header list when someone asks for it. */
+    private readonly head: string,
+    /** Whether the upstream sent `x-request-id`. */
+    readonly hasRequestId: boolean,
+    readonly body: Uint8Array | null,
+    /**
+     * The whole answer as it came (status line, head, body) when it came in one read, in
+     * HTTP/1.1, with a content-length and nothing about the connection in its head: it can
+     * be passed on byte for byte.
+     */
+    readonly raw: Uint8Array | null,
+  ) {}
+
+  /**
+   * End-to-end headers as received (names as the upstream spelled them); connection-level
+   * ones are left out. Made when first asked for: an answer passed on byte for byte never needs it.
+   */
+  get headers(): [string, string][] {
+    if (this.list !== null) return this.list;
+    const list: [string, string][] = [];
+    const text = this.head;
+    let lineEnd = text.indexOf("\r\n");
+    while (lineEnd !== -1) {
+      const start = lineEnd + 2;
+      lineEnd = text.indexOf("\r\n", start);
+      const end = lineEnd === -1 ? text.length : lineEnd;
+      const colon = text.indexOf(":", start);
+      if (colon <= start || colon >= end) continue;
+      const name = text.slice(start, colon);
+      if (!CONNECTION_HEADERS.has(name.toLowerCase())) list.push([name, text.slice(colon + 1, end).trim()]);
+    }
+    this.list = list;
+    return list;
+  }
+}
 
 export type UpstreamFailure = "refused" | "broken" | "timeout";
 
@@ -79,9 +116,11 @@ class Connection {
   private gotBytes = false;
   private head: Buffer | null = null;
   private status = 0;
-  private headers: [string, string][] = [];
+  private headText = "";
   private hasRequestId = false;
   private keepAlive = true;
+  /** The head can be passed on as it is (see `UpstreamResponse.raw`). */
+  private passable = false;
   private body: Uint8Array | null = null;
   private filled = 0;
   /** -1: not reading a body; -2: chunked; -3: until close; else bytes expected. */
@@ -155,29 +194,32 @@ class Connection {
     const rest = buf.subarray(end + 4);
     const expect = this.expect;
     if (expect === 0) {
-      this.finish(EMPTY);
+      this.finish(EMPTY, this.passable ? buf.subarray(0, end + 4) : null);
       return rest;
     }
     // The usual case on loopback: the whole body came with the head. Bun hands each read
     // its own buffer, so the body can be a view of it instead of a copy.
     if (expect > 0 && rest.length >= expect) {
-      this.finish(rest.subarray(0, expect));
+      this.finish(rest.subarray(0, expect), this.passable ? buf.subarray(0, end + 4 + expect) : null);
       return rest.subarray(expect);
     }
     return rest;
   }
 
-  /** One pass over the head: no split into lines, and only names as long as one we act on are lower-cased. */
+  /**
+   * One pass over the head: no split into lines, and only names as long as one we act on are
+   * looked at. The header list is made later, if at all.
+   */
   private parseHead(text: string): boolean {
     const status = Number(text.slice(9, 12));
-    if (!text.startsWith("HTTP/1.") || !(status >= 100 && status < 600)) {
-      this.fail("broken", "malformed status line");
+    if (!text.startsWith("HTTP/1.") || !(status >= 100 && status < 600) || UNSAFE_HEAD.test(text)) {
+      this.fail("broken", "malformed response head");
       return false;
     }
     this.status = status;
     this.keepAlive = text.charCodeAt(7) === 49; // HTTP/1.1 keeps the connection unless it says otherwise
-    const headers: [string, string][] = [];
-    this.headers = headers;
+    let passable = this.keepAlive;
+    this.headText = text;
     this.hasRequestId = false;
     let length = -3;
     let lineEnd = text.indexOf("\r\n");
@@ -186,15 +228,13 @@ class Connection {
       lineEnd = text.indexOf("\r\n", start);
       const end = lineEnd === -1 ? text.length : lineEnd;
       const colon = text.indexOf(":", start);
-      if (colon <= start || colon >= end) continue;
-      const name = text.slice(start, colon);
-      const value = text.slice(colon + 1, end).trim();
-      const known = KNOWN_HEADER_LENGTHS.has(name.length) ? name.toLowerCase() : "";
-      if (known === "content-length") length = Number(value);
-      else if (known === "transfer-encoding" && value.toLowerCase().includes("chunked")) length = -2;
-      else if (known === "connection") this.keepAlive = value.toLowerCase() !== "close";
-      else if (known === "x-request-id") this.hasRequestId = true;
-      if (!CONNECTION_HEADERS.has(known)) headers.push([name, value]);
+      if (colon <= start || colon >= end || !KNOWN_HEADER_LENGTHS.has(colon - start)) continue;
+      const known = text.slice(start, colon).toLowerCase();
+      if (known === "x-request-id") this.hasRequestId = true;
+      else if (known === "content-length") length = Number(text.slice(colon + 1, end));
+      else if (known === "transfer-encoding" && text.slice(colon + 1, end).toLowerCase().includes("chunked")) length = -2;
+      else if (known === "connection") this.keepAlive = text.slice(colon + 1, end).trim().toLowerCase() !== "close";
+      if (HOP_BY_HOP_HEADERS.has(known)) passable = false;
     }
     if (this.queue[0]!.headOnly || status === 204 || status === 304 || status < 200) length = 0;
     if (!(length >= -3) || (length >= 0 && !Number.isSafeInteger(length))) {
@@ -203,6 +243,7 @@ class Connection {
     }
     this.expect = length;
     if (length === -3) this.keepAlive = false;
+    this.passable = passable && length >= 0 && status >= 200;
     this.body = null;
     this.filled = 0;
     this.chunked = null;
@@ -241,9 +282,9 @@ class Connection {
     this.pool.forget(this);
   }
 
-  private finish(body: Uint8Array): void {
+  private finish(body: Uint8Array, raw: Uint8Array | null = null): void {
     const pending = this.queue.shift()!;
-    const response = { status: this.status, headers: this.headers, hasRequestId: this.hasRequestId, body };
+    const response = new UpstreamResponse(this.status, this.headText, this.hasRequestId, body, raw);
     // A chunked answer may end before its trailers are read: never reuse the connection then.
     const reusable = this.keepAlive && this.expect !== -2 && this.socket !== null;
     this.body = null;

@@ -1,12 +1,16 @@
-/** Starts the gateway: config, upstream pools, listen (one or more processes), graceful stop. */
+/**
+ * Starts the gateway: config, upstream pools, the app on a loopback port behind the public
+ * edge (one or more processes), graceful stop.
+ */
 import { createLogger } from "../lib/log.ts";
-import { listen, runMain } from "../lib/serve.ts";
+import { IDLE_TIMEOUT_S, listenApp, listenFailure, runMain, stopOnSignal } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { startExtraWorkers, stopWorkers } from "../lib/workers.ts";
 import { apiDocsHandler } from "./api-docs.ts";
 import { buildGatewayApp } from "./app.ts";
 import { GATEWAY_SETTINGS_HELP, readGatewayConfig } from "./config.ts";
+import { startEdge, type Edge } from "./edge.ts";
 import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 import { registerUpstreamMetrics } from "./upstream-metrics.ts";
@@ -40,13 +44,23 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
       log.warn("upstream error", { requestId, upstream, kind: e.kind, error: e.message });
     },
   });
-  const app = buildGatewayApp({ proxy, runtime, docs: apiDocsHandler(runtime) });
+  let edge: Edge | null = null;
+  const app = buildGatewayApp({ proxy, runtime, docs: apiDocsHandler(runtime), clientOf: (port) => edge?.clientOf(port) });
+  // Only the edge and this machine reach the app; each process has its own.
+  listenApp(app, { port: 0, host: "127.0.0.1", maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs });
+  const reusePort = config.workers > 1;
+  try {
+    edge = startEdge({ hostname: config.host, port: config.port, reusePort, app: { hostname: "127.0.0.1", port: app.server!.port! }, proxy, idleTimeoutS: IDLE_TIMEOUT_S, log });
+  } catch (e) {
+    await app.server?.stop(true);
+    throw listenFailure(e, config.port, config.host);
+  }
   const workers = startExtraWorkers(config.workers, log);
-  listen(app, { port: config.port, host: config.host, reusePort: config.workers > 1, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
-    await stopWorkers(workers);
+  stopOnSignal(log, config.shutdownGraceMs, async () => {
+    await Promise.all([edge!.stop(), app.server?.stop(false), stopWorkers(workers)]);
     upstreams.auth.close();
     upstreams.product.close();
     await runtime.tracer?.close();
   });
-  log.info("ready", { url: `http://${config.host}:${app.server?.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
+  log.info("ready", { url: `http://${config.host}:${edge.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
 });

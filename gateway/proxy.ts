@@ -5,7 +5,7 @@
 import { bearerToken } from "../lib/bearer.ts";
 import { readBodyWithin } from "../lib/body-limit.ts";
 import { ApiError, apiErrorResponse, errorResponse } from "../lib/errors.ts";
-import { requestIdOf } from "../lib/request-id.ts";
+import { requestIdFrom } from "../lib/request-id.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
 import type { UpstreamError, UpstreamResponse } from "./http1-pool.ts";
 import { routeOf, type Route, type UpstreamName } from "./route-table.ts";
@@ -53,32 +53,38 @@ const DROPPED_REQUEST_HEADERS = new Set([
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
-export type Proxy = (request: Request, clientIp: string) => Promise<Response>;
+/** Where a proxied request's answer goes. */
+export interface ProxyReply {
+  /** The upstream's answer, to be passed on as it came; returns the status the client got. */
+  upstream(r: UpstreamResponse, requestId: string): number;
+  /** An answer of the gateway's own: an error in the contract's shape. */
+  own(response: Response): void;
+}
+
+export interface Proxy {
+  /** A request as Bun.serve or `app.handle()` has it. */
+  handle(request: Request, clientIp: string): Promise<Response>;
+  /**
+   * A body-less GET or HEAD as the edge read it off the wire: `target` is the path and query
+   * as sent, `headers` have lower-case names. False, with nothing done, when the path is not
+   * one the gateway proxies.
+   */
+  forward(method: string, target: string, path: string, headers: Record<string, string>, clientIp: string, reply: ProxyReply): boolean;
+}
 
 export function createProxy(d: ProxyDeps): Proxy {
   /** The request as it goes upstream; null body for GET and HEAD. */
-  const encoder = (request: Request, target: string, requestId: string, clientIp: string, traceparent: string | null, userId: string | null, body: Uint8Array | null) => {
+  const encoder = (method: string, target: string, given: Record<string, string>, requestId: string, clientIp: string, traceparent: string | null, userId: string | null, body: Uint8Array | null) => {
     let head = "";
-    // One native call for all headers; iterating the Headers object allocates per entry.
-    const given = request.headers.toJSON();
     for (const name in given) if (!DROPPED_REQUEST_HEADERS.has(name) && !(traceparent !== null && name === "traceparent")) head += `${name}: ${given[name]}\r\n`;
     head += `x-request-id: ${requestId}\r\nx-forwarded-for: ${clientIp}\r\n`;
     if (traceparent !== null) head += `traceparent: ${traceparent}\r\n`;
     if (userId !== null) head += `x-user-id: ${userId}\r\n`;
     head += `content-length: ${body === null ? 0 : body.length}\r\nconnection: keep-alive\r\n\r\n`;
-    const method = request.method;
     return (host: string) => {
       const bytes = Buffer.from(`${method} ${target} HTTP/1.1\r\nhost: ${host}\r\n${head}`, "latin1");
       return body === null ? bytes : Buffer.concat([bytes, body]);
     };
-  };
-
-  const fromUpstream = (upstream: UpstreamResponse, requestId: string): Response => {
-    const headers = upstream.headers;
-    if (!upstream.hasRequestId) headers.push(["x-request-id", requestId]);
-    const status = upstream.status;
-    const nullBody = status === 204 || status === 205 || status === 304 || upstream.body === null || upstream.body.length === 0;
-    return new Response(nullBody ? null : upstream.body, { status, headers });
   };
 
   const upstreamFailed = (route: Route, e: UpstreamError, requestId: string): Response => {
@@ -89,82 +95,107 @@ export function createProxy(d: ProxyDeps): Proxy {
   };
 
   const failed = (e: unknown, requestId: string): Response => {
-    if (!(e instanceof ApiError)) throw e;
-    const response = apiErrorResponse(e);
+    const response = e instanceof ApiError ? apiErrorResponse(e) : errorResponse("INTERNAL_ERROR", "Internal error");
+    if (!(e instanceof ApiError)) d.log.error("cannot read the request body", { requestId, error: String(e) });
     response.headers.set("x-request-id", requestId);
     return response;
   };
 
   /** The one place every proxied request ends: metrics, the slow-request log, the span. */
-  const answered = (request: Request, route: Route | null, started: number, requestId: string, trace: TraceContext | null, spanId: string, response: Response): Response => {
+  const observe = (method: string, route: Route | null, started: number, requestId: string, trace: TraceContext | null, spanId: string, status: number): void => {
     const pattern = route?.pattern ?? "(unmatched)";
     const ms = performance.now() - started;
-    d.metrics.observe(pattern, request.method, response.status, ms / 1000);
-    if (ms >= d.slowRequestMs) d.log.warn("slow request", { requestId, method: request.method, route: pattern, status: response.status, ms: Math.round(ms) });
+    d.metrics.observe(pattern, method, status, ms / 1000);
+    if (ms >= d.slowRequestMs) d.log.warn("slow request", { requestId, method, route: pattern, status, ms: Math.round(ms) });
     if (trace)
       d.tracer!.record({
-        name: `${request.method} ${pattern}`,
+        name: `${method} ${pattern}`,
         kind: "server",
         context: trace,
         spanId,
         startMs: performance.timeOrigin + started,
         endMs: nowMs(),
-        attributes: { "http.request.method": request.method, "http.route": pattern, "http.response.status_code": response.status, "request.id": requestId },
-        error: response.status >= 500,
+        attributes: { "http.request.method": method, "http.route": pattern, "http.response.status_code": status, "request.id": requestId },
+        error: status >= 500,
       });
-    return response;
   };
 
   // Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
-  // No async functions: on a GET the promise returned is the only one.
-  return (request, clientIp) => {
+  const run = (method: string, target: string, route: Route | null, headers: Record<string, string>, clientIp: string, readBody: (() => Promise<Uint8Array | null>) | null, reply: ProxyReply): void => {
     const started = performance.now();
-    const requestId = requestIdOf(request.headers);
-    const url = request.url;
-    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-    const query = url.indexOf("?", pathStart);
-    const method = request.method;
-    const route = routeOf(method, query === -1 ? url.slice(pathStart) : url.slice(pathStart, query));
+    const requestId = requestIdFrom(headers["x-request-id"]);
     // With tracing on, the gateway's span becomes the upstream's parent.
-    const trace = d.tracer ? traceContextOf(request.headers.get("traceparent")) : null;
+    const trace = d.tracer ? traceContextOf(headers.traceparent ?? null) : null;
     const spanId = trace ? newSpanId() : "";
-    const done = (response: Response) => answered(request, route, started, requestId, trace, spanId, response);
-    if (route === null) return Promise.resolve(done(errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId })));
+    const own = (response: Response) => {
+      observe(method, route, started, requestId, trace, spanId, response.status);
+      reply.own(response);
+    };
+    if (route === null) return own(errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId }));
 
     let userId: string | null = null;
-    const token = bearerToken(request.headers.get("authorization"));
+    const token = bearerToken(headers.authorization ?? null);
     if (token !== null) userId = d.verifier.verify(token)?.sub ?? null;
     if (!route.public && userId === null) {
       const e = token === null ? new ApiError("UNAUTHORIZED", "A bearer token is required") : new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
-      return Promise.resolve(done(failed(e, requestId)));
+      return own(failed(e, requestId));
     }
 
     const traceparent = trace ? traceparentOf(trace.traceId, spanId) : null;
     const upstream = d.upstreams[route.upstream];
-    const target = url.slice(pathStart);
-    const batchKey = route.hot && method === "GET" ? target : null;
     const send = (body: Uint8Array | null) =>
-      new Promise<Response>((resolve, reject) => {
-        // These run inside the pool's read loop, which must not see a throw (the answers
-        // behind this one in the same read would be lost): an answer Bun cannot turn into a
-        // Response, say a header value it refuses, rejects this request alone.
-        const settle = (answer: () => Response) => {
-          try {
-            resolve(done(answer()));
-          } catch (e) {
-            reject(e);
-          }
-        };
-        upstream.send(
-          encoder(request, target, requestId, clientIp, traceparent, userId, body),
-          method === "HEAD",
-          IDEMPOTENT.has(method),
-          batchKey,
-          (r) => settle(() => fromUpstream(r, requestId)),
-          (e) => settle(() => upstreamFailed(route, e, requestId)),
-        );
-      });
-    if (method === "GET" || method === "HEAD") return send(null);
-    return readBodyWithin(request, d.bodyLimit).then(send, (e) => done(failed(e, requestId)));
+      upstream.send(
+        encoder(method, target, headers, requestId, clientIp, traceparent, userId, body),
+        method === "HEAD",
+        IDEMPOTENT.has(method),
+        route.hot && method === "GET" ? target : null,
+        // These run inside the pool's read loop, which must not see a throw: the answers
+        // behind this one in the same read would be lost.
+        (r) => observe(method, route, started, requestId, trace, spanId, reply.upstream(r, requestId)),
+        (e) => own(upstreamFailed(route, e, requestId)),
+      );
+    if (readBody === null) send(null);
+    else readBody().then(send, (e) => own(failed(e, requestId)));
+  };
+
+  const fromUpstream = (upstream: UpstreamResponse, requestId: string): Response => {
+    const headers = upstream.headers;
+    if (!upstream.hasRequestId) headers.push(["x-request-id", requestId]);
+    const status = upstream.status;
+    const nullBody = status === 204 || status === 205 || status === 304 || upstream.body === null || upstream.body.length === 0;
+    try {
+      return new Response(nullBody ? null : upstream.body, { status, headers });
+    } catch {
+      // Bun refuses some answers a raw socket can carry, say a header value with a NUL.
+      d.log.warn("upstream answer cannot be passed on", { requestId, status });
+      return errorResponse("BAD_GATEWAY", "The upstream's answer cannot be passed on", undefined, { "x-request-id": requestId });
+    }
+  };
+
+  return {
+    handle: (request, clientIp) =>
+      new Promise((resolve) => {
+        const url = request.url;
+        const method = request.method;
+        const body = method === "GET" || method === "HEAD" ? null : () => readBodyWithin(request, d.bodyLimit);
+        const target = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+        const query = target.indexOf("?");
+        const route = routeOf(method, query === -1 ? target : target.slice(0, query));
+        // One native call for all headers; iterating the Headers object allocates per entry.
+        run(method, target, route, request.headers.toJSON(), clientIp, body, {
+          upstream(r, requestId) {
+            const response = fromUpstream(r, requestId);
+            resolve(response);
+            return response.status;
+          },
+          own: resolve,
+        });
+      }),
+    forward(method, target, path, headers, clientIp, reply) {
+      const route = routeOf(method, path);
+      if (route === null) return false;
+      run(method, target, route, headers, clientIp, null, reply);
+      return true;
+    },
   };
 }

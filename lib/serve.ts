@@ -17,7 +17,16 @@ export interface ListenOptions {
 // biome-ignore lint: any Elysia app will do
 type AnyApp = Elysia<any, any, any, any, any, any, any>;
 
-export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () => Promise<void>): void {
+/** A listen failure as a one-line config error where the cause is the setting. */
+export function listenFailure(e: unknown, port: number, host: string): unknown {
+  const code = (e as { code?: string }).code;
+  if (code === "EADDRINUSE") return new ConfigError(`port ${port} on ${host} is already in use`);
+  if (code === "EACCES") return new ConfigError(`no permission to listen on port ${port}`);
+  return e;
+}
+
+/** Starts the app's server. */
+export function listenApp(app: AnyApp, o: ListenOptions): void {
   try {
     app.listen({
       port: o.port,
@@ -25,26 +34,33 @@ export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () =>
       reusePort: o.reusePort ?? false,
       // Headroom over the body limit so the app, not Bun, answers 413 in the contract's shape.
       maxRequestBodySize: o.maxBodyBytes + 64 * 1024,
-      idleTimeout: 30,
+      idleTimeout: IDLE_TIMEOUT_S,
     });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "EADDRINUSE") throw new ConfigError(`port ${o.port} on ${o.host} is already in use`);
-    if (code === "EACCES") throw new ConfigError(`no permission to listen on port ${o.port}`);
-    throw e;
+    throw listenFailure(e, o.port, o.host);
   }
+}
+
+/** Seconds a kept-alive client connection may sit idle. */
+export const IDLE_TIMEOUT_S = 30;
+
+/**
+ * On SIGTERM/SIGINT (or the launcher's death), runs `stop` (stop accepting, let in-flight
+ * requests finish, close what the service holds) and exits 0; exits 1 if that takes longer
+ * than the grace period.
+ */
+export function stopOnSignal(log: Logger, graceMs: number, stop: () => Promise<void>): void {
   let stopping = false;
-  const stop = async (signal: string) => {
+  const onSignal = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("stopping", { signal });
     const force = setTimeout(() => {
-      log.warn("grace period over, exiting with requests in flight", { graceMs: o.shutdownGraceMs });
+      log.warn("grace period over, exiting with requests in flight", { graceMs });
       process.exit(1);
-    }, o.shutdownGraceMs);
+    }, graceMs);
     try {
-      await app.server?.stop(false);
-      await onStop();
+      await stop();
     } catch (e) {
       log.error("error while stopping", describeError(e));
     }
@@ -52,16 +68,25 @@ export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () =>
     log.info("stopped");
     process.exit(0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void onSignal("SIGTERM"));
+  process.on("SIGINT", () => void onSignal("SIGINT"));
   // Started by `bun start` or a test: if that launcher dies without stopping us, stop too,
   // so no service outlives the stack it belonged to.
   if (process.env.EXIT_WITH_PARENT === "1") {
     const parent = process.ppid;
     setInterval(() => {
-      if (process.ppid !== parent) void stop("parent exited");
+      if (process.ppid !== parent) void onSignal("parent exited");
     }, 500).unref();
   }
+}
+
+/** Listens, and stops gracefully on a signal: the app's server first, then `onStop`. */
+export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () => Promise<void>): void {
+  listenApp(app, o);
+  stopOnSignal(log, o.shutdownGraceMs, async () => {
+    await app.server?.stop(false);
+    await onStop();
+  });
 }
 
 export interface MainOptions {

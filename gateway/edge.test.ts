@@ -1,0 +1,315 @@
+/**
+ * The edge on the wire, with raw sockets as clients: what it answers itself (body-less GETs
+ * and HEADs to proxied routes), what it hands to the gateway's app, and that answers keep
+ * their order on a connection whatever answers them.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { jwt } from "@elysiajs/jwt";
+import { Elysia } from "elysia";
+import type { Socket } from "bun";
+import { createLogger } from "../lib/log.ts";
+import { createServiceMetrics } from "../lib/metrics.ts";
+import { TokenVerifier } from "../lib/token-verifier.ts";
+import { buildGatewayApp } from "./app.ts";
+import { startEdge, type Edge } from "./edge.ts";
+import { createProxy } from "./proxy.ts";
+import { Upstream } from "./upstream.ts";
+
+const SECRET = "edge-test-key";
+const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
+const token = await signer.sign({ sub: "user-1", type: "access", exp: Math.floor(Date.now() / 1000) + 600 });
+
+/** Answers with what it received; some paths answer late, big, chunked or without a request id. */
+const upstreamServer = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async fetch(req) {
+    const url = new URL(req.url);
+    const delay = Number(url.searchParams.get("delay") ?? 0);
+    if (delay) await Bun.sleep(delay);
+    if (url.pathname === "/products/big") return new Response("x".repeat(4 * 1024 * 1024), { headers: { "x-request-id": req.headers.get("x-request-id")! } });
+    if (url.pathname === "/products/chunked")
+      return new Response(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode("streamed")), c.close()) }), { headers: { "x-upstream": "yes" } });
+    const echo = { method: req.method, path: url.pathname + url.search, headers: Object.fromEntries(req.headers), body: await req.text() };
+    return Response.json(echo, { headers: { "x-request-id": req.headers.get("x-request-id")!, etag: '"e1"' } });
+  },
+});
+
+const log = createLogger("gateway", "error");
+const options = { maxConnections: 16, timeoutMs: 3000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 };
+const product = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], options);
+const metrics = createServiceMetrics("gateway");
+const proxy = createProxy({
+  upstreams: { auth: product, product },
+  verifier: new TokenVerifier(SECRET),
+  bodyLimit: 10_000,
+  metrics,
+  tracer: null,
+  slowRequestMs: 10_000,
+  log,
+  onUpstreamError() {},
+});
+let edge: Edge | null = null;
+const app = buildGatewayApp({
+  proxy,
+  runtime: { log, metrics, bodyLimit: 10_000, slowRequestMs: 10_000, tracer: null },
+  docs: () => new Response("docs"),
+  clientOf: (port) => edge?.clientOf(port),
+});
+// The app on IPv6 loopback, the clients on IPv4: what the upstream is told about the client
+// shows whether the app learnt it from the edge or saw the tunnel's own address.
+app.listen({ hostname: "::1", port: 0 });
+edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log });
+const port = edge.port;
+
+afterAll(async () => {
+  await edge?.stop();
+  await app.stop(true);
+  product.close();
+  upstreamServer.stop(true);
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** The head as sent. */
+  head: string;
+}
+
+/** A client on a raw socket: writes whatever it is given, reads answers as they come. */
+class RawClient {
+  private buffer = Buffer.alloc(0);
+  closed = false;
+  private waiters: (() => void)[] = [];
+
+  static async open(): Promise<RawClient> {
+    const client = new RawClient();
+    client.socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        data: (_s, chunk) => {
+          client.buffer = Buffer.concat([client.buffer, chunk]);
+          client.wake();
+        },
+        close: () => {
+          client.closed = true;
+          client.wake();
+        },
+      },
+    });
+    return client;
+  }
+
+  socket!: Socket<undefined>;
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  write(data: string | Uint8Array): void {
+    this.socket.write(data);
+  }
+
+  /** The next `count` answers; `headOnly[i]` when the i-th answers a HEAD. Fails after 3 s. */
+  async read(count: number, headOnly: boolean[] = []): Promise<Answer[]> {
+    const deadline = Date.now() + 3000;
+    const answers: Answer[] = [];
+    while (answers.length < count) {
+      const answer = this.take(headOnly[answers.length] ?? false);
+      if (answer !== null) {
+        answers.push(answer);
+        continue;
+      }
+      if (this.closed) throw new Error(`connection closed after ${answers.length} answers; left: ${this.buffer.toString("latin1").slice(0, 200)}`);
+      if (Date.now() > deadline) throw new Error(`no answer in time; have ${answers.length}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+    return answers;
+  }
+
+  private take(headOnly: boolean): Answer | null {
+    const end = this.buffer.indexOf("\r\n\r\n");
+    if (end === -1) return null;
+    const head = this.buffer.toString("latin1", 0, end);
+    const [statusLine, ...lines] = head.split("\r\n");
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const status = Number(statusLine!.split(" ")[1]);
+    const length = headOnly || status === 204 || status === 304 ? 0 : Number(headers["content-length"] ?? 0);
+    if (this.buffer.length < end + 4 + length) return null;
+    const body = this.buffer.toString("utf8", end + 4, end + 4 + length);
+    this.buffer = this.buffer.subarray(end + 4 + length);
+    return { status, headers, body, head };
+  }
+
+  /** Resolves when the edge has closed the connection; fails after 3 s. */
+  async waitClosed(): Promise<void> {
+    const deadline = Date.now() + 3000;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error("connection still open");
+      await Bun.sleep(20);
+    }
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+}
+
+const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: gw\r\nauthorization: Bearer ${token}\r\n${extra}\r\n`;
+
+async function one(request: string, headOnly = false): Promise<Answer> {
+  const client = await RawClient.open();
+  client.write(request);
+  const [answer] = await client.read(1, [headOnly]);
+  client.close();
+  return answer!;
+}
+
+describe("requests the edge answers itself", () => {
+  test("a GET through the edge: the upstream's answer as it came, the caller known upstream (short Host too)", async () => {
+    const answer = await one(get("/products/deals?x=1", "X-Request-ID: edge-req-1\r\n"));
+    expect(answer.status).toBe(200);
+    expect(answer.headers["x-request-id"]).toBe("edge-req-1");
+    expect(answer.headers.etag).toBe('"e1"');
+    const seen = JSON.parse(answer.body);
+    expect(seen.path).toBe("/products/deals?x=1");
+    expect(seen.headers).toMatchObject({ "x-user-id": "user-1", "x-forwarded-for": "127.0.0.1", "x-request-id": "edge-req-1" });
+  });
+
+  test("the gateway's own errors are in the contract's shape", async () => {
+    const answer = await one("GET /products/secret/thing HTTP/1.1\r\nHost: gw\r\n\r\n");
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: "UNAUTHORIZED" });
+    expect(answer.headers["x-request-id"]).toBeTruthy();
+    const forged = await one(`GET /products/deals HTTP/1.1\r\nHost: gw\r\nauthorization: Bearer ${token.slice(0, -2)}xx\r\n\r\n`);
+    // A public route: a bad token is not an error, but nobody is named upstream.
+    expect(JSON.parse(forged.body).headers["x-user-id"]).toBeUndefined();
+  });
+
+  test("pipelined requests are answered in order, the slow first one included", async () => {
+    const client = await RawClient.open();
+    client.write(get("/products/a?delay=300") + get("/products/b") + get("/products/c?delay=50"));
+    const answers = await client.read(3);
+    expect(answers.map((a) => JSON.parse(a.body).path)).toEqual(["/products/a?delay=300", "/products/b", "/products/c?delay=50"]);
+    client.close();
+  });
+
+  test("a request split over many writes is read whole", async () => {
+    const client = await RawClient.open();
+    const bytes = Buffer.from(get("/products/deals?split"));
+    for (let i = 0; i < bytes.length; i += 7) {
+      client.write(bytes.subarray(i, i + 7));
+      await Bun.sleep(1);
+    }
+    const [answer] = await client.read(1);
+    expect(JSON.parse(answer!.body).path).toBe("/products/deals?split");
+    client.close();
+  });
+
+  test("HEAD: the head alone; the connection goes on", async () => {
+    const client = await RawClient.open();
+    client.write(`HEAD /products/deals HTTP/1.1\r\nHost: gw\r\n\r\n${get("/products/after-head")}`);
+    const [head, after] = await client.read(2, [true, false]);
+    expect(head!.status).toBe(200);
+    expect(Number(head!.headers["content-length"])).toBeGreaterThan(0);
+    expect(JSON.parse(after!.body).path).toBe("/products/after-head");
+    client.close();
+  });
+
+  test("an answer that cannot go byte for byte gets a length and the request id", async () => {
+    const answer = await one(get("/products/chunked", "X-Request-ID: edge-req-2\r\n"));
+    expect(answer).toMatchObject({ status: 200, body: "streamed" });
+    expect(answer.headers).toMatchObject({ "x-upstream": "yes", "x-request-id": "edge-req-2", "content-length": "8" });
+    expect(answer.headers["transfer-encoding"]).toBeUndefined();
+  });
+
+  test("a 4 MB answer arrives whole", async () => {
+    const answer = await one(get("/products/big"));
+    expect(answer.body.length).toBe(4 * 1024 * 1024);
+  });
+
+  test("Connection: close is honoured after the answer", async () => {
+    const client = await RawClient.open();
+    client.write(get("/products/deals", "Connection: close\r\n"));
+    const [answer] = await client.read(1);
+    expect(answer!.status).toBe(200);
+    await client.waitClosed();
+  });
+});
+
+describe("requests handed to the app", () => {
+  test("a POST goes through the app, which knows the client; the answers keep their order", async () => {
+    const client = await RawClient.open();
+    const body = '{"name":"x"}';
+    client.write(`${get("/products/first?delay=200")}POST /products HTTP/1.1\r\nHost: gw\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    const [first, post] = await client.read(2);
+    expect(JSON.parse(first!.body).path).toBe("/products/first?delay=200");
+    const seen = JSON.parse(post!.body);
+    expect(seen).toMatchObject({ method: "POST", path: "/products", body });
+    // The app listens on ::1; without the edge telling it, it would name the tunnel.
+    expect(seen.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    // The connection stays the app's.
+    client.write(get("/products/third"));
+    const [third] = await client.read(1);
+    expect(JSON.parse(third!.body).path).toBe("/products/third");
+    client.close();
+  });
+
+  test("the gateway's own routes, paths Bun would rewrite, and heads too large are the app's", async () => {
+    expect(JSON.parse((await one("GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")).body)).toMatchObject({ status: "healthy" });
+    // Bun normalizes dot segments (and leaves percent-encoding) before routing; so must the gateway.
+    expect(JSON.parse((await one(get("/products/%64eals"))).body).path).toBe("/products/%64eals");
+    expect(JSON.parse((await one(get("/products/x/../deals"))).body).path).toBe("/products/deals");
+    const huge = await one(get("/products/deals", `x-big: ${"a".repeat(20_000)}\r\n`));
+    expect(huge.status).toBe(431);
+  });
+
+  test("bytes that are not HTTP get Bun's own refusal", async () => {
+    const client = await RawClient.open();
+    client.write("GARBAGE\r\n\r\n");
+    const [answer] = await client.read(1);
+    expect(answer!.status).toBe(400);
+    await client.waitClosed();
+  });
+
+  test("a request smuggling attempt is not split by the edge", async () => {
+    // Transfer-Encoding with Content-Length: Bun's parser decides, on the whole stream.
+    const client = await RawClient.open();
+    client.write(`GET /products/deals HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${get("/products/smuggled")}`);
+    const [answer] = await client.read(1);
+    expect(answer!.status).toBe(400);
+    await client.waitClosed();
+  });
+});
+
+test("stopping: answers in flight are written, then connections close and no new ones are taken", async () => {
+  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log });
+  const busy = await Bun.connect({ hostname: "127.0.0.1", port: local.port, socket: { data() {} } });
+  const received: Buffer[] = [];
+  let closed = false;
+  const client = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: local.port,
+    socket: {
+      data: (_s, d) => void received.push(Buffer.from(d)),
+      close: () => void (closed = true),
+    },
+  });
+  client.write(get("/products/late?delay=300"));
+  await Bun.sleep(50);
+  await local.stop();
+  for (let i = 0; i < 50 && !closed; i++) await Bun.sleep(10);
+  expect(closed).toBe(true);
+  expect(Buffer.concat(received).toString()).toContain("/products/late?delay=300");
+  busy.terminate();
+  expect(Bun.connect({ hostname: "127.0.0.1", port: local.port, socket: { data() {} } })).rejects.toThrow();
+});

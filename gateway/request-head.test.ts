@@ -1,0 +1,66 @@
+import { describe, expect, test } from "bun:test";
+import { parseSimpleHead } from "./request-head.ts";
+
+const head = (requestLine: string, ...headers: string[]) => [requestLine, ...headers].join("\r\n");
+
+describe("parseSimpleHead takes", () => {
+  test("a GET: target, path, lower-case names, trimmed values", () => {
+    expect(parseSimpleHead(head("GET /products/deals?page=1&size=20 HTTP/1.1", "Host: gw", "Authorization: \t Bearer abc ", "X-Request-ID: r1"))).toEqual({
+      method: "GET",
+      target: "/products/deals?page=1&size=20",
+      path: "/products/deals",
+      headers: { host: "gw", authorization: "Bearer abc", "x-request-id": "r1" },
+      close: false,
+    });
+  });
+
+  test("a HEAD, and Connection: close or keep-alive", () => {
+    expect(parseSimpleHead(head("HEAD /products HTTP/1.1", "host: a", "Connection: Close"))).toMatchObject({ method: "HEAD", path: "/products", close: true });
+    expect(parseSimpleHead(head("GET /auth/users/me HTTP/1.1", "host: a", "connection: keep-alive"))).toMatchObject({ close: false });
+  });
+
+  test("repeated headers joined, cookies with a semicolon", () => {
+    const parsed = parseSimpleHead(head("GET /products HTTP/1.1", "host: a", "accept: a/b", "Accept: c/d", "cookie: x=1", "Cookie: y=2"));
+    expect(parsed?.headers).toMatchObject({ accept: "a/b, c/d", cookie: "x=1; y=2" });
+  });
+
+  test("an empty value and a query with any visible character", () => {
+    expect(parseSimpleHead(head("GET /products?q=a%20b&x=[1]/../|~ HTTP/1.1", "host: a", "x-empty:"))).toMatchObject({ path: "/products", headers: { "x-empty": "" } });
+  });
+});
+
+describe("parseSimpleHead leaves to Bun's server", () => {
+  const cases: [string, string][] = [
+    ["another method", head("POST /products HTTP/1.1", "host: a")],
+    ["a method in lower case", head("get /products HTTP/1.1", "host: a")],
+    ["HTTP/1.0", head("GET /products HTTP/1.0", "host: a")],
+    ["HTTP/2 text", head("GET /products HTTP/2.0", "host: a")],
+    ["an absolute-form target", head("GET http://a/products HTTP/1.1", "host: a")],
+    ["a dot segment", head("GET /products/../auth/users/me HTTP/1.1", "host: a")],
+    ["a trailing dot segment", head("GET /products/. HTTP/1.1", "host: a")],
+    ["an empty segment", head("GET /products//deals HTTP/1.1", "host: a")],
+    ["percent-encoding in the path", head("GET /products/%64eals HTTP/1.1", "host: a")],
+    ["a backslash", head("GET /products\\deals HTTP/1.1", "host: a")],
+    ["a fragment", head("GET /products?x#y HTTP/1.1", "host: a")],
+    ["a space in the target", head("GET /products x HTTP/1.1", "host: a")],
+    ["two spaces after the method", head("GET  /products HTTP/1.1", "host: a")],
+    ["non-ASCII in the path", head("GET /produ\u00e7ts HTTP/1.1", "host: a")],
+    ["a body by length", head("GET /products HTTP/1.1", "host: a", "content-length: 0")],
+    ["a body by chunks", head("GET /products HTTP/1.1", "host: a", "Transfer-Encoding: chunked")],
+    ["an upgrade", head("GET /products HTTP/1.1", "host: a", "upgrade: websocket", "connection: upgrade")],
+    ["an Expect", head("GET /products HTTP/1.1", "host: a", "expect: 100-continue")],
+    ["another Connection option", head("GET /products HTTP/1.1", "host: a", "connection: keep-alive, te")],
+    ["no Host", head("GET /products HTTP/1.1", "accept: */*")],
+    ["two Hosts", head("GET /products HTTP/1.1", "host: a", "host: b")],
+    ["a space before the colon", head("GET /products HTTP/1.1", "host: a", "x-a : 1")],
+    ["a folded line", head("GET /products HTTP/1.1", "host: a", "x-a: 1", " 2")],
+    ["a line without a colon", head("GET /products HTTP/1.1", "host: a", "x-a")],
+    ["an empty name", head("GET /products HTTP/1.1", "host: a", ": 1")],
+    ["a NUL in a value", head("GET /products HTTP/1.1", "host: a", "x-a: 1\u00002")],
+    ["a bare LF in a value", head("GET /products HTTP/1.1", "host: a", "x-a: 1\n2")],
+    ["a bare CR in a value", head("GET /products HTTP/1.1", "host: a", "x-a: 1\r2")],
+    ["non-ASCII in a value", head("GET /products HTTP/1.1", "host: a", "x-a: \u00e9")],
+    ["non-ASCII in a name", head("GET /products HTTP/1.1", "host: a", "x-\u00e9: 1")],
+  ];
+  for (const [what, text] of cases) test(what, () => expect(parseSimpleHead(text)).toBeNull());
+});
