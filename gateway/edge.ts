@@ -127,24 +127,25 @@ class ClientConnection {
   onData(chunk: Buffer): void {
     if (this.tunnel !== null) return this.tunnel.send(chunk);
     if (this.closing) return; // after `Connection: close`, or while stopping
-    let buf = this.partial === null ? chunk : Buffer.concat([this.partial, chunk]);
+    const buf = this.partial === null ? chunk : Buffer.concat([this.partial, chunk]);
     this.partial = null;
-    while (buf.length > 0) {
-      const end = buf.indexOf(CRLFCRLF);
-      if (end === -1 || end > MAX_HEAD_BYTES) {
-        if (end === -1 && buf.length <= MAX_HEAD_BYTES) this.partial = buf;
-        else this.toTunnel(buf);
+    let at = 0;
+    while (at < buf.length) {
+      const end = buf.indexOf(CRLFCRLF, at);
+      if (end === -1 || end - at > MAX_HEAD_BYTES) {
+        if (end === -1 && buf.length - at <= MAX_HEAD_BYTES) this.partial = at === 0 ? buf : buf.subarray(at);
+        else this.toTunnel(buf.subarray(at));
         return;
       }
-      const head = parseSimpleHead(buf.toString("latin1", 0, end));
-      if (head === null) return this.toTunnel(buf);
+      const head = parseSimpleHead(buf.toString("latin1", at, end));
+      if (head === null) return this.toTunnel(buf.subarray(at));
       const answer = new Answer(this, head.method === "HEAD");
       this.answers.push(answer);
       if (!this.edge.o.proxy.forward(head.method, head.target, head.path, head.headers, this.clientIp, answer)) {
         this.answers.pop();
-        return this.toTunnel(buf);
+        return this.toTunnel(buf.subarray(at));
       }
-      buf = buf.subarray(end + 4);
+      at = end + 4;
       if (head.close) return this.close();
     }
   }

@@ -15,6 +15,8 @@ const UNSAFE_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 /** Lengths of the header names the parser looks at (those above and x-request-id). */
 const KNOWN_HEADER_LENGTHS = new Set([...CONNECTION_HEADERS, "x-request-id"].map((n) => n.length));
 
+const EMPTY = new Uint8Array(0);
+
 /** An upstream's answer. */
 export class UpstreamResponse {
   private list: [string, string][] | null = null;
@@ -25,14 +27,26 @@ export class UpstreamResponse {
     private readonly head: string,
     /** Whether the upstream sent `x-request-id`. */
     readonly hasRequestId: boolean,
-    readonly body: Uint8Array | null,
-    /**
-     * The whole answer as it came (status line, head, body) when it came in one read, in
-     * HTTP/1.1, with a content-length and nothing about the connection in its head: it can
-     * be passed on byte for byte.
-     */
-    readonly raw: Uint8Array | null,
+    /** The bytes the body is in (often the read it came in), and where. */
+    private readonly source: Uint8Array,
+    private readonly bodyStart: number,
+    private readonly bodyEnd: number,
+    /** Where the answer starts in `source` when it can be passed on as it is, else -1. */
+    private readonly rawStart: number,
   ) {}
+
+  get body(): Uint8Array {
+    return this.bodyStart === this.bodyEnd ? EMPTY : this.source.subarray(this.bodyStart, this.bodyEnd);
+  }
+
+  /**
+   * The whole answer as it came (status line, head, body) when it came in one read, in
+   * HTTP/1.1, with a content-length and nothing about the connection in its head: it can
+   * be passed on byte for byte.
+   */
+  get raw(): Uint8Array | null {
+    return this.rawStart < 0 ? null : this.source.subarray(this.rawStart, this.bodyEnd);
+  }
 
   /**
    * End-to-end headers as received (names as the upstream spelled them); connection-level
@@ -99,7 +113,6 @@ export interface PendingRequest {
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 /** Most requests written together on one connection. */
 const MAX_BATCH = 64;
-const EMPTY = new Uint8Array(0);
 
 /**
  * One kept-alive connection: the requests written on it, answered in order, and the parser
@@ -167,43 +180,48 @@ class Connection {
   }
 
   onData(chunk: Buffer): void {
-    // A read may hold the end of one answer and the start of the next: take them in turn.
-    let rest: Buffer | null = chunk;
-    while (rest !== null && rest.length > 0) {
+    // A read may hold the end of one answer and the start of the next: take them in turn,
+    // by offset, so that no view of the read is made but the ones an answer keeps.
+    let buf = chunk;
+    let at = 0;
+    while (at < buf.length) {
       if (this.queue.length === 0) {
         // Bytes nobody asked for: the connection is out of step, drop it.
         this.fail("broken", "unrequested bytes from upstream");
         return;
       }
       this.gotBytes = true;
-      rest = this.expect === -1 ? this.onHead(rest) : this.onBody(rest);
+      if (this.expect !== -1) at = this.onBody(buf, at);
+      else {
+        if (this.head !== null) {
+          buf = Buffer.concat([this.head, at === 0 ? buf : buf.subarray(at)]);
+          at = 0;
+          this.head = null;
+        }
+        at = this.onHead(buf, at);
+      }
+      if (at === -1) return;
     }
   }
 
-  /** Reads the head; returns the bytes after what it used, or null when it needs more. */
-  private onHead(chunk: Buffer): Buffer | null {
-    const buf: Buffer = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-    const end = buf.indexOf(CRLFCRLF);
+  /** Reads the head at `at`; returns where what follows it starts, or -1 when it needs more. */
+  private onHead(buf: Buffer, at: number): number {
+    const end = buf.indexOf(CRLFCRLF, at);
     if (end === -1) {
-      this.head = buf;
-      if (buf.length > 64 * 1024) this.fail("broken", "response head too large");
-      return null;
+      this.head = at === 0 ? buf : buf.subarray(at);
+      if (this.head.length > 64 * 1024) this.fail("broken", "response head too large");
+      return -1;
     }
-    this.head = null;
-    if (!this.parseHead(buf.toString("latin1", 0, end))) return null;
-    const rest = buf.subarray(end + 4);
+    if (!this.parseHead(buf.toString("latin1", at, end))) return -1;
+    const bodyStart = end + 4;
     const expect = this.expect;
-    if (expect === 0) {
-      this.finish(EMPTY, this.passable ? buf.subarray(0, end + 4) : null);
-      return rest;
-    }
     // The usual case on loopback: the whole body came with the head. Bun hands each read
-    // its own buffer, so the body can be a view of it instead of a copy.
-    if (expect > 0 && rest.length >= expect) {
-      this.finish(rest.subarray(0, expect), this.passable ? buf.subarray(0, end + 4 + expect) : null);
-      return rest.subarray(expect);
+    // its own buffer, so the answer can keep a view of it instead of a copy.
+    if (expect === 0 || (expect > 0 && buf.length - bodyStart >= expect)) {
+      this.finish(buf, bodyStart, bodyStart + expect, at);
+      return bodyStart + expect;
     }
-    return rest;
+    return bodyStart;
   }
 
   /**
@@ -250,41 +268,40 @@ class Connection {
     return true;
   }
 
-  /** Reads body bytes; returns what is left past this answer's end, or null. */
-  private onBody(chunk: Buffer): Buffer | null {
+  /** Reads body bytes at `at`; returns where what follows this answer starts, or -1. */
+  private onBody(buf: Buffer, at: number): number {
     if (this.expect > 0) {
       this.body ??= new Uint8Array(this.expect);
-      const take = Math.min(chunk.length, this.expect - this.filled);
-      this.body!.set(chunk.subarray(0, take), this.filled);
+      const take = Math.min(buf.length - at, this.expect - this.filled);
+      this.body.set(buf.subarray(at, at + take), this.filled);
       this.filled += take;
-      if (this.filled === this.expect) {
-        this.finish(this.body!);
-        return chunk.subarray(take);
-      }
-      return null;
+      if (this.filled === this.expect) this.finish(this.body, 0, this.expect, -1);
+      return at + take;
     }
     // Chunked or until-close: rare for our services; collect and decode when complete.
     // Not kept alive (see finish), so nothing follows them on this connection.
-    this.chunked = this.chunked ? Buffer.concat([this.chunked, chunk]) : Buffer.from(chunk);
+    const part = buf.subarray(at);
+    this.chunked = this.chunked ? Buffer.concat([this.chunked, part]) : Buffer.from(part);
     if (this.expect === -2) {
       const decoded = decodeChunked(this.chunked);
       if (decoded === "invalid") this.fail("broken", "malformed chunked body");
-      else if (decoded) this.finish(decoded);
+      else if (decoded) this.finish(decoded, 0, decoded.length, -1);
     }
-    return null;
+    return -1;
   }
 
   /** The upstream closed the connection. */
   onClose(): void {
-    if (this.queue.length > 0 && this.expect === -3 && this.chunked) this.finish(this.chunked);
+    if (this.queue.length > 0 && this.expect === -3 && this.chunked) this.finish(this.chunked, 0, this.chunked.length, -1);
     this.socket = null;
     if (this.queue.length > 0) this.fail("broken", "upstream closed the connection");
     this.pool.forget(this);
   }
 
-  private finish(body: Uint8Array, raw: Uint8Array | null = null): void {
+  /** The oldest request's answer: its body is `source[start, end)`; the whole answer starts at `rawStart`. */
+  private finish(source: Uint8Array, start: number, end: number, rawStart: number): void {
     const pending = this.queue.shift()!;
-    const response = new UpstreamResponse(this.status, this.headText, this.hasRequestId, body, raw);
+    const response = new UpstreamResponse(this.status, this.headText, this.hasRequestId, source, start, end, this.passable ? rawStart : -1);
     // A chunked answer may end before its trailers are read: never reuse the connection then.
     const reusable = this.keepAlive && this.expect !== -2 && this.socket !== null;
     this.body = null;

@@ -12,7 +12,7 @@ import { routeOf, type Route, type UpstreamName } from "./route-table.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ServiceMetrics } from "../lib/metrics.ts";
 import { newSpanId, nowMs, traceContextOf, traceparentOf, type TraceContext, type Tracer } from "../lib/tracing.ts";
-import type { Upstream } from "./upstream.ts";
+import { UpstreamCall, type Upstream } from "./upstream.ts";
 
 export interface ProxyDeps {
   upstreams: Record<UpstreamName, Upstream>;
@@ -73,92 +73,180 @@ export interface Proxy {
 }
 
 export function createProxy(d: ProxyDeps): Proxy {
-  /** The request as it goes upstream; null body for GET and HEAD. */
-  const encoder = (method: string, target: string, given: Record<string, string>, requestId: string, clientIp: string, traceparent: string | null, userId: string | null, body: Uint8Array | null) => {
-    let head = "";
-    for (const name in given) if (!DROPPED_REQUEST_HEADERS.has(name) && !(traceparent !== null && name === "traceparent")) head += `${name}: ${given[name]}\r\n`;
-    head += `x-request-id: ${requestId}\r\nx-forwarded-for: ${clientIp}\r\n`;
-    if (traceparent !== null) head += `traceparent: ${traceparent}\r\n`;
-    if (userId !== null) head += `x-user-id: ${userId}\r\n`;
-    head += `content-length: ${body === null ? 0 : body.length}\r\nconnection: keep-alive\r\n\r\n`;
-    return (host: string) => {
-      const bytes = Buffer.from(`${method} ${target} HTTP/1.1\r\nhost: ${host}\r\n${head}`, "latin1");
-      return body === null ? bytes : Buffer.concat([bytes, body]);
-    };
+  const gateway = new GatewayProxy(d);
+  return {
+    handle: (request, clientIp) => gateway.handle(request, clientIp),
+    forward: (method, target, path, headers, clientIp, reply) => gateway.forward(method, target, path, headers, clientIp, reply),
   };
+}
 
-  const upstreamFailed = (route: Route, e: UpstreamError, requestId: string): Response => {
-    d.onUpstreamError(route.upstream, e, requestId);
+/**
+ * One proxied request from start to answer: its record, its upstream call and its callbacks
+ * in one object, the only one the gateway allocates for it besides its strings.
+ */
+class Exchange extends UpstreamCall {
+  readonly started = performance.now();
+  readonly requestId: string;
+  readonly trace: TraceContext | null;
+  readonly spanId: string;
+  readonly headOnly: boolean;
+  readonly idempotent: boolean;
+  readonly batchKey: string | null;
+  userId: string | null = null;
+  body: Uint8Array | null = null;
+
+  constructor(
+    private readonly gateway: GatewayProxy,
+    readonly method: string,
+    readonly target: string,
+    readonly route: Route | null,
+    readonly headers: Record<string, string>,
+    readonly clientIp: string,
+    private readonly reply: ProxyReply,
+  ) {
+    super();
+    this.requestId = requestIdFrom(headers["x-request-id"]);
+    // With tracing on, the gateway's span becomes the upstream's parent.
+    this.trace = gateway.tracer ? traceContextOf(headers.traceparent ?? null) : null;
+    this.spanId = this.trace ? newSpanId() : "";
+    this.headOnly = method === "HEAD";
+    this.idempotent = IDEMPOTENT.has(method);
+    this.batchKey = route !== null && route.hot && method === "GET" ? target : null;
+  }
+
+  /** The request as it goes upstream. */
+  encode(host: string): Uint8Array {
+    const traceparent = this.trace ? traceparentOf(this.trace.traceId, this.spanId) : null;
+    let head = `${this.method} ${this.target} HTTP/1.1\r\nhost: ${host}\r\n`;
+    const given = this.headers;
+    for (const name in given) if (!DROPPED_REQUEST_HEADERS.has(name) && !(traceparent !== null && name === "traceparent")) head += `${name}: ${given[name]}\r\n`;
+    head += `x-request-id: ${this.requestId}\r\nx-forwarded-for: ${this.clientIp}\r\n`;
+    if (traceparent !== null) head += `traceparent: ${traceparent}\r\n`;
+    if (this.userId !== null) head += `x-user-id: ${this.userId}\r\n`;
+    const body = this.body;
+    head += `content-length: ${body === null ? 0 : body.length}\r\nconnection: keep-alive\r\n\r\n`;
+    const bytes = Buffer.from(head, "latin1");
+    return body === null ? bytes : Buffer.concat([bytes, body]);
+  }
+
+  // Runs inside the pool's read loop, which must not see a throw: the answers behind this
+  // one in the same read would be lost.
+  answered(r: UpstreamResponse): void {
+    this.gateway.observe(this, this.reply.upstream(r, this.requestId));
+  }
+
+  gaveUp(e: UpstreamError): void {
+    this.own(this.gateway.upstreamFailed(this.route!, e, this.requestId));
+  }
+
+  own(response: Response): void {
+    this.gateway.observe(this, response.status);
+    this.reply.own(response);
+  }
+
+  /** Sends the request upstream once its body is read. */
+  send(body: Uint8Array | null): void {
+    this.body = body;
+    this.gateway.upstreams[this.route!.upstream].send(this);
+  }
+}
+
+class GatewayProxy {
+  readonly tracer: Tracer | null;
+  readonly upstreams: Record<UpstreamName, Upstream>;
+
+  constructor(private readonly d: ProxyDeps) {
+    this.tracer = d.tracer;
+    this.upstreams = d.upstreams;
+  }
+
+  handle(request: Request, clientIp: string): Promise<Response> {
+    return new Promise((resolve) => {
+      const url = request.url;
+      const method = request.method;
+      const target = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+      const query = target.indexOf("?");
+      const route = routeOf(method, query === -1 ? target : target.slice(0, query));
+      const reply: ProxyReply = {
+        upstream: (r, requestId) => {
+          const response = this.fromUpstream(r, requestId);
+          resolve(response);
+          return response.status;
+        },
+        own: resolve,
+      };
+      // One native call for all headers; iterating the Headers object allocates per entry.
+      const exchange = new Exchange(this, method, target, route, request.headers.toJSON(), clientIp, reply);
+      if (!this.admit(exchange)) return;
+      if (method === "GET" || method === "HEAD") return exchange.send(null);
+      readBodyWithin(request, this.d.bodyLimit).then(
+        (body) => exchange.send(body),
+        (e) => exchange.own(this.failed(e, exchange.requestId)),
+      );
+    });
+  }
+
+  forward(method: string, target: string, path: string, headers: Record<string, string>, clientIp: string, reply: ProxyReply): boolean {
+    const route = routeOf(method, path);
+    if (route === null) return false;
+    const exchange = new Exchange(this, method, target, route, headers, clientIp, reply);
+    if (this.admit(exchange)) exchange.send(null);
+    return true;
+  }
+
+  /**
+   * Route and token: whether the request may go upstream; if not, it has been answered.
+   * Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
+   */
+  private admit(x: Exchange): boolean {
+    if (x.route === null) {
+      x.own(errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": x.requestId }));
+      return false;
+    }
+    const token = bearerToken(x.headers.authorization ?? null);
+    if (token !== null) x.userId = this.d.verifier.verify(token)?.sub ?? null;
+    if (!x.route.public && x.userId === null) {
+      const e = token === null ? new ApiError("UNAUTHORIZED", "A bearer token is required") : new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
+      x.own(this.failed(e, x.requestId));
+      return false;
+    }
+    return true;
+  }
+
+  upstreamFailed(route: Route, e: UpstreamError, requestId: string): Response {
+    this.d.onUpstreamError(route.upstream, e, requestId);
     const headers = { "x-request-id": requestId };
     if (e.kind === "timeout") return errorResponse("GATEWAY_TIMEOUT", `The ${route.upstream} service did not answer in time`, undefined, headers);
     return errorResponse("BAD_GATEWAY", `The ${route.upstream} service cannot be reached`, undefined, headers);
-  };
+  }
 
-  const failed = (e: unknown, requestId: string): Response => {
+  private failed(e: unknown, requestId: string): Response {
     const response = e instanceof ApiError ? apiErrorResponse(e) : errorResponse("INTERNAL_ERROR", "Internal error");
-    if (!(e instanceof ApiError)) d.log.error("cannot read the request body", { requestId, error: String(e) });
+    if (!(e instanceof ApiError)) this.d.log.error("cannot read the request body", { requestId, error: String(e) });
     response.headers.set("x-request-id", requestId);
     return response;
-  };
+  }
 
   /** The one place every proxied request ends: metrics, the slow-request log, the span. */
-  const observe = (method: string, route: Route | null, started: number, requestId: string, trace: TraceContext | null, spanId: string, status: number): void => {
-    const pattern = route?.pattern ?? "(unmatched)";
-    const ms = performance.now() - started;
-    d.metrics.observe(pattern, method, status, ms / 1000);
-    if (ms >= d.slowRequestMs) d.log.warn("slow request", { requestId, method, route: pattern, status, ms: Math.round(ms) });
-    if (trace)
-      d.tracer!.record({
-        name: `${method} ${pattern}`,
+  observe(x: Exchange, status: number): void {
+    const pattern = x.route?.pattern ?? "(unmatched)";
+    const ms = performance.now() - x.started;
+    this.d.metrics.observe(pattern, x.method, status, ms / 1000);
+    if (ms >= this.d.slowRequestMs) this.d.log.warn("slow request", { requestId: x.requestId, method: x.method, route: pattern, status, ms: Math.round(ms) });
+    if (x.trace)
+      this.tracer!.record({
+        name: `${x.method} ${pattern}`,
         kind: "server",
-        context: trace,
-        spanId,
-        startMs: performance.timeOrigin + started,
+        context: x.trace,
+        spanId: x.spanId,
+        startMs: performance.timeOrigin + x.started,
         endMs: nowMs(),
-        attributes: { "http.request.method": method, "http.route": pattern, "http.response.status_code": status, "request.id": requestId },
+        attributes: { "http.request.method": x.method, "http.route": pattern, "http.response.status_code": status, "request.id": x.requestId },
         error: status >= 500,
       });
-  };
+  }
 
-  // Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
-  const run = (method: string, target: string, route: Route | null, headers: Record<string, string>, clientIp: string, readBody: (() => Promise<Uint8Array | null>) | null, reply: ProxyReply): void => {
-    const started = performance.now();
-    const requestId = requestIdFrom(headers["x-request-id"]);
-    // With tracing on, the gateway's span becomes the upstream's parent.
-    const trace = d.tracer ? traceContextOf(headers.traceparent ?? null) : null;
-    const spanId = trace ? newSpanId() : "";
-    const own = (response: Response) => {
-      observe(method, route, started, requestId, trace, spanId, response.status);
-      reply.own(response);
-    };
-    if (route === null) return own(errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": requestId }));
-
-    let userId: string | null = null;
-    const token = bearerToken(headers.authorization ?? null);
-    if (token !== null) userId = d.verifier.verify(token)?.sub ?? null;
-    if (!route.public && userId === null) {
-      const e = token === null ? new ApiError("UNAUTHORIZED", "A bearer token is required") : new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
-      return own(failed(e, requestId));
-    }
-
-    const traceparent = trace ? traceparentOf(trace.traceId, spanId) : null;
-    const upstream = d.upstreams[route.upstream];
-    const send = (body: Uint8Array | null) =>
-      upstream.send(
-        encoder(method, target, headers, requestId, clientIp, traceparent, userId, body),
-        method === "HEAD",
-        IDEMPOTENT.has(method),
-        route.hot && method === "GET" ? target : null,
-        // These run inside the pool's read loop, which must not see a throw: the answers
-        // behind this one in the same read would be lost.
-        (r) => observe(method, route, started, requestId, trace, spanId, reply.upstream(r, requestId)),
-        (e) => own(upstreamFailed(route, e, requestId)),
-      );
-    if (readBody === null) send(null);
-    else readBody().then(send, (e) => own(failed(e, requestId)));
-  };
-
-  const fromUpstream = (upstream: UpstreamResponse, requestId: string): Response => {
+  private fromUpstream(upstream: UpstreamResponse, requestId: string): Response {
     const headers = upstream.headers;
     if (!upstream.hasRequestId) headers.push(["x-request-id", requestId]);
     const status = upstream.status;
@@ -166,36 +254,9 @@ export function createProxy(d: ProxyDeps): Proxy {
     try {
       return new Response(nullBody ? null : upstream.body, { status, headers });
     } catch {
-      // Bun refuses some answers a raw socket can carry, say a header value with a NUL.
-      d.log.warn("upstream answer cannot be passed on", { requestId, status });
+      // Bun refuses some answers a raw socket can carry.
+      this.d.log.warn("upstream answer cannot be passed on", { requestId, status });
       return errorResponse("BAD_GATEWAY", "The upstream's answer cannot be passed on", undefined, { "x-request-id": requestId });
     }
-  };
-
-  return {
-    handle: (request, clientIp) =>
-      new Promise((resolve) => {
-        const url = request.url;
-        const method = request.method;
-        const body = method === "GET" || method === "HEAD" ? null : () => readBodyWithin(request, d.bodyLimit);
-        const target = url.slice(url.indexOf("/", url.indexOf("//") + 2));
-        const query = target.indexOf("?");
-        const route = routeOf(method, query === -1 ? target : target.slice(0, query));
-        // One native call for all headers; iterating the Headers object allocates per entry.
-        run(method, target, route, request.headers.toJSON(), clientIp, body, {
-          upstream(r, requestId) {
-            const response = fromUpstream(r, requestId);
-            resolve(response);
-            return response.status;
-          },
-          own: resolve,
-        });
-      }),
-    forward(method, target, path, headers, clientIp, reply) {
-      const route = routeOf(method, path);
-      if (route === null) return false;
-      run(method, target, route, headers, clientIp, null, reply);
-      return true;
-    },
-  };
+  }
 }

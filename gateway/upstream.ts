@@ -28,20 +28,14 @@ export class Upstream {
   private readonly downMs: number;
 
   /**
-   * Sends a request built by `encode(hostHeader)` and calls back with the answer or the failure.
-   * Goes on to the next instance when one refuses (the request never reached it), and, for an
-   * idempotent request, when one closed the connection without a byte of answer (it is
-   * shutting down or timed the connection out).
+   * Sends a call and, through it, calls back with the answer or the failure. Goes on to the
+   * next instance when one refuses (the request never reached it), and, for an idempotent
+   * request, when one closed the connection without a byte of answer (it is shutting down or
+   * timed the connection out).
    */
-  send(
-    encode: (host: string) => Uint8Array,
-    headOnly: boolean,
-    idempotent: boolean,
-    batchKey: string | null,
-    answered: (r: UpstreamResponse) => void,
-    failed: (e: UpstreamError) => void,
-  ): void {
-    this.attempt(new UpstreamCall(this, encode, headOnly, idempotent, batchKey, answered, failed));
+  send(call: UpstreamCall): void {
+    call.upstream = this;
+    this.attempt(call);
   }
 
   private attempt(call: UpstreamCall): void {
@@ -86,24 +80,29 @@ export class Upstream {
   }
 }
 
-/** One request to an upstream, across its attempts: the one object the pool holds for it. */
-class UpstreamCall implements PendingRequest {
+/**
+ * One request to an upstream, across its attempts. The caller's own object (the proxy's
+ * record of the request extends it), so that the pool and the retries need no other.
+ */
+export abstract class UpstreamCall implements PendingRequest {
   deadline = 0;
   /** Attempts after the first, and the instance of the latest. */
   tries = 0;
   instance = 0;
+  upstream: Upstream | null = null;
 
-  constructor(
-    private readonly upstream: Upstream,
-    readonly encode: (host: string) => Uint8Array,
-    readonly headOnly: boolean,
-    readonly idempotent: boolean,
-    readonly batchKey: string | null,
-    readonly answered: (r: UpstreamResponse) => void,
-    private readonly gaveUp: (e: UpstreamError) => void,
-  ) {}
+  abstract readonly headOnly: boolean;
+  abstract readonly idempotent: boolean;
+  /** Identical hot reads share a key (see `Http1Pool.dispatch`); null for others. */
+  abstract readonly batchKey: string | null;
+  /** The request's bytes, for an instance reached as `host`. */
+  abstract encode(host: string): Uint8Array;
+  /** Runs inside the pool's read loop: must not throw. */
+  abstract answered(r: UpstreamResponse): void;
+  /** No instance answered. */
+  abstract gaveUp(e: UpstreamError): void;
 
   failed(e: UpstreamError): void {
-    if (!this.upstream.retry(this, e)) this.gaveUp(e);
+    if (!this.upstream!.retry(this, e)) this.gaveUp(e);
   }
 }

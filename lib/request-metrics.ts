@@ -32,15 +32,21 @@ interface MetricValues {
 }
 
 export class RequestMetrics {
-  private readonly series = new Map<string, Series>();
+  /** By route, then method: no key is built per request. */
+  private readonly byRoute = new Map<string, Map<string, Series>>();
+
+  private get series(): Series[] {
+    return [...this.byRoute.values()].flatMap((m) => [...m.values()]);
+  }
 
   /** Counts one answered request and its latency. */
   observe(route: string, method: string, status: number, seconds: number): void {
-    const key = method + route;
-    let s = this.series.get(key);
+    let byMethod = this.byRoute.get(route);
+    if (byMethod === undefined) this.byRoute.set(route, (byMethod = new Map()));
+    let s = byMethod.get(method);
     if (s === undefined) {
       s = { labels: { route, method }, statuses: new Map(), buckets: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 };
-      this.series.set(key, s);
+      byMethod.set(method, s);
     }
     s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
     let i = 0;
@@ -52,8 +58,8 @@ export class RequestMetrics {
 
   /** Registers both metric families with the registry, read at scrape time. */
   register(registry: Registry): void {
-    const counter = { name: "http_requests_total", get: () => this.counterValues(counter.name), reset: () => this.series.clear() };
-    const histogram = { name: "http_request_duration_seconds", get: () => this.histogramValues(histogram.name), reset: () => this.series.clear() };
+    const counter = { name: "http_requests_total", get: () => this.counterValues(counter.name), reset: () => this.byRoute.clear() };
+    const histogram = { name: "http_request_duration_seconds", get: () => this.histogramValues(histogram.name), reset: () => this.byRoute.clear() };
     // biome-ignore lint: prom-client accepts any object with name and get()
     registry.registerMetric(counter as any);
     // biome-ignore lint: as above
@@ -62,14 +68,14 @@ export class RequestMetrics {
 
   private counterValues(name: string): MetricValues {
     const values: MetricValues["values"] = [];
-    for (const s of this.series.values())
+    for (const s of this.series)
       for (const [status, count] of s.statuses) values.push({ labels: { ...s.labels, status: String(status) }, value: count });
     return { name, help: "Requests answered, by route pattern, method and status", type: "counter", values, aggregator: "sum" };
   }
 
   private histogramValues(name: string): MetricValues {
     const values: MetricValues["values"] = [];
-    for (const s of this.series.values()) {
+    for (const s of this.series) {
       let cumulative = 0;
       LATENCY_BUCKETS.forEach((le, i) => {
         cumulative += s.buckets[i]!;
