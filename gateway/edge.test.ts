@@ -203,6 +203,15 @@ describe("requests the edge answers itself", () => {
     client.close();
   });
 
+  test("a hundred pipelined requests in one write are all answered, in order", async () => {
+    const client = await RawClient.open();
+    const paths = Array.from({ length: 100 }, (_, i) => `/products/p${i}${i % 10 === 0 ? "?delay=20" : ""}`);
+    client.write(paths.map((p) => get(p)).join(""));
+    const answers = await client.read(100);
+    expect(answers.map((a) => JSON.parse(a.body).path)).toEqual(paths);
+    client.close();
+  });
+
   test("a request split over many writes is read whole", async () => {
     const client = await RawClient.open();
     const bytes = Buffer.from(get("/products/deals?split"));

@@ -39,6 +39,8 @@ export interface Edge {
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 /** Longer heads go to Bun's server, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
+/** Pipelined requests taken from one connection before its answers; then it is read no further until they are out. */
+const MAX_IN_FLIGHT = 32;
 /** A peer that reads nothing while this much waits for it is dropped. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -115,6 +117,8 @@ class ClientConnection {
   /** No more requests on this connection: end it once the answers are out. */
   private closing = false;
   private ended = false;
+  /** Not read while MAX_IN_FLIGHT answers are owed. */
+  private paused = false;
   readonly clientIp: string;
 
   constructor(
@@ -127,10 +131,19 @@ class ClientConnection {
   onData(chunk: Buffer): void {
     if (this.tunnel !== null) return this.tunnel.send(chunk);
     if (this.closing) return; // after `Connection: close`, or while stopping
-    const buf = this.partial === null ? chunk : Buffer.concat([this.partial, chunk]);
+    this.consume(this.partial === null ? chunk : Buffer.concat([this.partial, chunk]));
+  }
+
+  private consume(buf: Buffer): void {
     this.partial = null;
     let at = 0;
     while (at < buf.length) {
+      if (this.answers.length >= MAX_IN_FLIGHT) {
+        this.partial = buf.subarray(at);
+        this.paused = true;
+        this.socket.pause();
+        return;
+      }
       const end = buf.indexOf(CRLFCRLF, at);
       if (end === -1 || end - at > MAX_HEAD_BYTES) {
         if (end === -1 && buf.length - at <= MAX_HEAD_BYTES) this.partial = at === 0 ? buf : buf.subarray(at);
@@ -154,6 +167,12 @@ class ClientConnection {
   flush(): void {
     const answers = this.answers;
     while (answers.length > 0 && answers[0]!.bytes !== null) this.write(answers.shift()!.bytes!);
+    if (this.paused && answers.length === 0) {
+      this.paused = false;
+      this.socket.resume();
+      // Not now: this may run inside the upstream pool's read loop, which must not be re-entered.
+      queueMicrotask(() => this.partial !== null && !this.ended && this.tunnel === null && !this.closing && this.consume(this.partial));
+    }
     if (answers.length > 0) return;
     if (this.tunnel !== null) this.tunnel.release();
     else if (this.closing) this.end();

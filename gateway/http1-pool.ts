@@ -234,6 +234,11 @@ class Connection {
       this.fail("broken", "malformed response head");
       return false;
     }
+    if (status < 200) {
+      // The gateway never asks for one (it sends no Expect) and has no way to pass it on.
+      this.fail("broken", "interim (1xx) answer");
+      return false;
+    }
     this.status = status;
     this.keepAlive = text.charCodeAt(7) === 49; // HTTP/1.1 keeps the connection unless it says otherwise
     let passable = this.keepAlive;
@@ -254,14 +259,14 @@ class Connection {
       else if (known === "connection") this.keepAlive = text.slice(colon + 1, end).trim().toLowerCase() !== "close";
       if (HOP_BY_HOP_HEADERS.has(known)) passable = false;
     }
-    if (this.queue[0]!.headOnly || status === 204 || status === 304 || status < 200) length = 0;
+    if (this.queue[0]!.headOnly || status === 204 || status === 304) length = 0;
     if (!(length >= -3) || (length >= 0 && !Number.isSafeInteger(length))) {
       this.fail("broken", "bad content-length");
       return false;
     }
     this.expect = length;
     if (length === -3) this.keepAlive = false;
-    this.passable = passable && length >= 0 && status >= 200;
+    this.passable = passable && length >= 0;
     this.body = null;
     this.filled = 0;
     this.chunked = null;

@@ -9,7 +9,7 @@ import { TokenVerifier } from "../lib/token-verifier.ts";
 import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 
-/** Answers each request in a read, in order: a header Bun refuses for `/bad`, 200 otherwise. */
+/** Answers each request in a read, in order: a header Bun refuses for `bad`, an interim answer first for `interim`, 200 otherwise. */
 const upstreamServer = Bun.listen({
   hostname: "127.0.0.1",
   port: 0,
@@ -18,6 +18,7 @@ const upstreamServer = Bun.listen({
       let out = "";
       for (const head of data.toString("latin1").split("\r\n\r\n").filter(Boolean)) {
         const path = head.split(" ")[1]!;
+        if (path.includes("interim")) out += "HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n";
         const extra = path.includes("bad") ? "x-broken: a\0b\r\n" : "";
         out += `HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n${extra}\r\n${path}`;
       }
@@ -60,4 +61,10 @@ test("an answer no client should be given is a 502 for that request alone; the o
   expect(JSON.parse(bad.slice(4))).toMatchObject({ error: "BAD_GATEWAY" });
   expect([good1, good2]).toEqual(["200 /products/deals?ok1", "200 /products/deals?ok2"]);
   expect(await outcome(get("/products/deals?after"))).toBe("200 /products/deals?after");
+});
+
+test("an interim (1xx) answer, which the gateway never asks for, is a 502", async () => {
+  const answer = await outcome(get("/products/deals?interim"));
+  expect(answer).toStartWith("502 ");
+  expect(await outcome(get("/products/deals?next"))).toBe("200 /products/deals?next");
 });
