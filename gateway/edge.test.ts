@@ -322,3 +322,32 @@ test("stopping: answers in flight are written, then connections close and no new
   busy.terminate();
   expect(Bun.connect({ hostname: "127.0.0.1", port: local.port, socket: { data() {} } })).rejects.toThrow();
 });
+
+test(
+  "idle connections close; one in use never does, though Bun's timer fires on it",
+  async () => {
+    // Bun's socket timer fires in whole ticks of ~4 s, however short the timeout.
+    const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 1, log });
+    let closedAt = 0;
+    let answers = 0;
+    const started = Date.now();
+    const client = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: local.port,
+      socket: {
+        data: () => void answers++,
+        close: () => void (closedAt = Date.now() - started),
+      },
+    });
+    while (Date.now() - started < 6000) {
+      client.write(get("/products/deals?busy"));
+      await Bun.sleep(250);
+    }
+    expect(closedAt).toBe(0);
+    expect(answers).toBeGreaterThan(15);
+    while (closedAt === 0 && Date.now() - started < 16_000) await Bun.sleep(100);
+    expect(closedAt).toBeGreaterThan(6000);
+    await local.stop();
+  },
+  { timeout: 20_000 },
+);

@@ -119,6 +119,9 @@ class ClientConnection {
   private ended = false;
   /** Not read while MAX_IN_FLIGHT answers are owed. */
   private paused = false;
+  /** Requests taken, and how many when the idle timeout last fired. */
+  private requests = 0;
+  private requestsAtTimeout = 0;
   readonly clientIp: string;
 
   constructor(
@@ -152,9 +155,10 @@ class ClientConnection {
       }
       const head = parseSimpleHead(buf.toString("latin1", at, end));
       if (head === null) return this.toTunnel(buf.subarray(at));
+      this.requests++;
       const answer = new Answer(this, head.method === "HEAD");
       this.answers.push(answer);
-      if (!this.edge.o.proxy.forward(head.method, head.target, head.path, head.headers, this.clientIp, answer)) {
+      if (!this.edge.o.proxy.forward(head, this.clientIp, answer)) {
         this.answers.pop();
         return this.toTunnel(buf.subarray(at));
       }
@@ -197,9 +201,19 @@ class ClientConnection {
     if (this.tunnel === null) this.flush();
   }
 
+  /**
+   * Bun's socket timeout fires a set time after it was armed, activity or not: a connection
+   * that took a request since the last one, or waits for answers (the upstream timeout bounds
+   * that), gets another period. So an idle connection closes after one to two periods.
+   */
   onTimeout(): void {
-    // A client waiting for answers is not idle; the upstream timeout bounds the wait.
-    if (this.tunnel === null && this.answers.length === 0) this.end();
+    if (this.tunnel !== null) return; // the app's server times it out
+    if (this.requests !== this.requestsAtTimeout || this.answers.length > 0) {
+      this.requestsAtTimeout = this.requests;
+      this.socket.timeout(this.edge.o.idleTimeoutS);
+      return;
+    }
+    this.end();
   }
 
   private end(): void {

@@ -13,6 +13,7 @@ import type { Logger } from "../lib/log.ts";
 import type { ServiceMetrics } from "../lib/metrics.ts";
 import { newSpanId, nowMs, traceContextOf, traceparentOf, type TraceContext, type Tracer } from "../lib/tracing.ts";
 import { UpstreamCall, type Upstream } from "./upstream.ts";
+import { proxiedRequestOf, type ProxiedRequest } from "./proxied-request.ts";
 
 export interface ProxyDeps {
   upstreams: Record<UpstreamName, Upstream>;
@@ -25,31 +26,6 @@ export interface ProxyDeps {
   log: Logger;
   onUpstreamError: (upstream: UpstreamName, e: UpstreamError, requestId: string) => void;
 }
-
-/**
- * Request headers that never go upstream: hop-by-hop ones (RFC 9110 §7.6.1), the ones the
- * gateway sets itself, and the ones services trust because only the gateway sets them.
- */
-const DROPPED_REQUEST_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "expect",
-  "host",
-  "content-length",
-  "x-request-id",
-  "x-user-id",
-  "x-forwarded-for",
-  "x-forwarded-host",
-  "x-forwarded-proto",
-  "x-real-ip",
-  "forwarded",
-]);
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -65,18 +41,17 @@ export interface Proxy {
   /** A request as Bun.serve or `app.handle()` has it. */
   handle(request: Request, clientIp: string): Promise<Response>;
   /**
-   * A body-less GET or HEAD as the edge read it off the wire: `target` is the path and query
-   * as sent, `headers` have lower-case names. False, with nothing done, when the path is not
-   * one the gateway proxies.
+   * A body-less GET or HEAD as the edge read it off the wire. False, with nothing done, when
+   * the path is not one the gateway proxies.
    */
-  forward(method: string, target: string, path: string, headers: Record<string, string>, clientIp: string, reply: ProxyReply): boolean;
+  forward(request: ProxiedRequest, clientIp: string, reply: ProxyReply): boolean;
 }
 
 export function createProxy(d: ProxyDeps): Proxy {
   const gateway = new GatewayProxy(d);
   return {
     handle: (request, clientIp) => gateway.handle(request, clientIp),
-    forward: (method, target, path, headers, clientIp, reply) => gateway.forward(method, target, path, headers, clientIp, reply),
+    forward: (request, clientIp, reply) => gateway.forward(request, clientIp, reply),
   };
 }
 
@@ -95,32 +70,32 @@ class Exchange extends UpstreamCall {
   userId: string | null = null;
   body: Uint8Array | null = null;
 
+  readonly method: string;
+
   constructor(
     private readonly gateway: GatewayProxy,
-    readonly method: string,
-    readonly target: string,
+    readonly request: ProxiedRequest,
     readonly route: Route | null,
-    readonly headers: Record<string, string>,
     readonly clientIp: string,
     private readonly reply: ProxyReply,
   ) {
     super();
-    this.requestId = requestIdFrom(headers["x-request-id"]);
+    const method = request.method;
+    this.method = method;
+    this.requestId = requestIdFrom(request.requestId);
     // With tracing on, the gateway's span becomes the upstream's parent.
-    this.trace = gateway.tracer ? traceContextOf(headers.traceparent ?? null) : null;
+    this.trace = gateway.tracer ? traceContextOf(request.traceparent) : null;
     this.spanId = this.trace ? newSpanId() : "";
     this.headOnly = method === "HEAD";
     this.idempotent = IDEMPOTENT.has(method);
-    this.batchKey = route !== null && route.hot && method === "GET" ? target : null;
+    this.batchKey = route !== null && route.hot && method === "GET" ? request.target : null;
   }
 
   /** The request as it goes upstream. */
   encode(host: string): Uint8Array {
-    const traceparent = this.trace ? traceparentOf(this.trace.traceId, this.spanId) : null;
-    let head = `${this.method} ${this.target} HTTP/1.1\r\nhost: ${host}\r\n`;
-    const given = this.headers;
-    for (const name in given) if (!DROPPED_REQUEST_HEADERS.has(name) && !(traceparent !== null && name === "traceparent")) head += `${name}: ${given[name]}\r\n`;
-    head += `x-request-id: ${this.requestId}\r\nx-forwarded-for: ${this.clientIp}\r\n`;
+    const r = this.request;
+    let head = `${this.method} ${r.target} HTTP/1.1\r\nhost: ${host}\r\n${r.headerLines}x-request-id: ${this.requestId}\r\nx-forwarded-for: ${this.clientIp}\r\n`;
+    const traceparent = this.trace ? traceparentOf(this.trace.traceId, this.spanId) : r.traceparent;
     if (traceparent !== null) head += `traceparent: ${traceparent}\r\n`;
     if (this.userId !== null) head += `x-user-id: ${this.userId}\r\n`;
     const body = this.body;
@@ -176,7 +151,8 @@ class GatewayProxy {
         own: resolve,
       };
       // One native call for all headers; iterating the Headers object allocates per entry.
-      const exchange = new Exchange(this, method, target, route, request.headers.toJSON(), clientIp, reply);
+      const proxied = proxiedRequestOf(method, target, query === -1 ? target : target.slice(0, query), request.headers.toJSON());
+      const exchange = new Exchange(this, proxied, route, clientIp, reply);
       if (!this.admit(exchange)) return;
       if (method === "GET" || method === "HEAD") return exchange.send(null);
       readBodyWithin(request, this.d.bodyLimit).then(
@@ -186,10 +162,10 @@ class GatewayProxy {
     });
   }
 
-  forward(method: string, target: string, path: string, headers: Record<string, string>, clientIp: string, reply: ProxyReply): boolean {
-    const route = routeOf(method, path);
+  forward(request: ProxiedRequest, clientIp: string, reply: ProxyReply): boolean {
+    const route = routeOf(request.method, request.path);
     if (route === null) return false;
-    const exchange = new Exchange(this, method, target, route, headers, clientIp, reply);
+    const exchange = new Exchange(this, request, route, clientIp, reply);
     if (this.admit(exchange)) exchange.send(null);
     return true;
   }
@@ -203,7 +179,7 @@ class GatewayProxy {
       x.own(errorResponse("NOT_FOUND", "No such route", undefined, { "x-request-id": x.requestId }));
       return false;
     }
-    const token = bearerToken(x.headers.authorization ?? null);
+    const token = bearerToken(x.request.authorization);
     if (token !== null) x.userId = this.d.verifier.verify(token)?.sub ?? null;
     if (!x.route.public && x.userId === null) {
       const e = token === null ? new ApiError("UNAUTHORIZED", "A bearer token is required") : new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
