@@ -5,15 +5,16 @@
  * tell "refused" (safe to try another instance) from "broke mid-request".
  */
 import type { Socket } from "bun";
+import { byLength, hasBareLineBreak, isNamed } from "./head-text.ts";
 
 /** Headers about the connection, not the answer (RFC 9110 §7.6.1), and ones Bun sets itself. */
 const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date", "trailer", "upgrade", "proxy-connection"]);
 /** Of those, the ones an answer passed on byte for byte must not have. */
 const HOP_BY_HOP_HEADERS = new Set([...CONNECTION_HEADERS].filter((n) => n !== "content-length" && n !== "date"));
-/** Control characters, and CR or LF outside a line end: a head no client should be given. */
-const UNSAFE_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
-/** Lengths of the header names the parser looks at (those above and x-request-id). */
-const KNOWN_HEADER_LENGTHS = new Set([...CONNECTION_HEADERS, "x-request-id"].map((n) => n.length));
+/** Control characters other than line breaks (those outside a CR LF are looked for apart): a head no client should be given. */
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** The header names the parser looks at (those above and x-request-id), by length. */
+const KNOWN_BY_LENGTH = byLength([...CONNECTION_HEADERS, "x-request-id"]);
 
 const EMPTY = new Uint8Array(0);
 
@@ -226,11 +227,11 @@ class Connection {
 
   /**
    * One pass over the head: no split into lines, and only names as long as one we act on are
-   * looked at. The header list is made later, if at all.
+   * looked at, in place. The header list is made later, if at all.
    */
   private parseHead(text: string): boolean {
     const status = Number(text.slice(9, 12));
-    if (!text.startsWith("HTTP/1.") || !(status >= 100 && status < 600) || UNSAFE_HEAD.test(text)) {
+    if (!text.startsWith("HTTP/1.") || !(status >= 100 && status < 600) || CONTROL.test(text) || hasBareLineBreak(text)) {
       this.fail("broken", "malformed response head");
       return false;
     }
@@ -251,8 +252,11 @@ class Connection {
       lineEnd = text.indexOf("\r\n", start);
       const end = lineEnd === -1 ? text.length : lineEnd;
       const colon = text.indexOf(":", start);
-      if (colon <= start || colon >= end || !KNOWN_HEADER_LENGTHS.has(colon - start)) continue;
-      const known = text.slice(start, colon).toLowerCase();
+      if (colon <= start || colon >= end) continue;
+      const candidates = KNOWN_BY_LENGTH[colon - start];
+      if (candidates === undefined) continue;
+      let known = "";
+      for (const name of candidates) if (isNamed(text, start, name)) known = name;
       if (known === "x-request-id") this.hasRequestId = true;
       else if (known === "content-length") length = Number(text.slice(colon + 1, end));
       else if (known === "transfer-encoding" && text.slice(colon + 1, end).toLowerCase().includes("chunked")) length = -2;
