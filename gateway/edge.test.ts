@@ -83,11 +83,11 @@ class RawClient {
   closed = false;
   private waiters: (() => void)[] = [];
 
-  static async open(): Promise<RawClient> {
+  static async open(to = port): Promise<RawClient> {
     const client = new RawClient();
     client.socket = await Bun.connect({
       hostname: "127.0.0.1",
-      port,
+      port: to,
       socket: {
         data: (_s, chunk) => {
           client.buffer = Buffer.concat([client.buffer, chunk]);
@@ -351,3 +351,23 @@ test(
   },
   { timeout: 20_000 },
 );
+
+test("a failure inside the proxy is a 500 in the contract's shape for that request; the connection goes on", async () => {
+  let calls = 0;
+  const failing = {
+    handle: proxy.handle,
+    forward: (...args: Parameters<typeof proxy.forward>) => {
+      if (++calls === 1) throw new Error("boom");
+      return proxy.forward(...args);
+    },
+  };
+  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy: failing, idleTimeoutS: 30, log });
+  const raw = await RawClient.open(local.port);
+  raw.write(get("/products/first") + get("/products/second"));
+  const [first, second] = await raw.read(2);
+  expect(first!.status).toBe(500);
+  expect(JSON.parse(first!.body)).toEqual({ error: "INTERNAL_ERROR", message: "Internal error" });
+  expect(JSON.parse(second!.body).path).toBe("/products/second");
+  raw.close();
+  await local.stop();
+});

@@ -10,11 +10,12 @@
  * it as it always did. The app learns the client's address from the tunnel's port.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import type { Logger } from "../lib/log.ts";
+import { errorResponse } from "../lib/errors.ts";
+import { describeError, type Logger } from "../lib/log.ts";
 import { responseBytes, upstreamAnswerBytes } from "./answer-bytes.ts";
 import type { UpstreamResponse } from "./http1-pool.ts";
 import type { Proxy, ProxyReply } from "./proxy.ts";
-import { parseSimpleHead } from "./request-head.ts";
+import { parseSimpleHead, type SimpleRequestHead } from "./request-head.ts";
 
 export interface EdgeOptions {
   hostname: string;
@@ -158,12 +159,23 @@ class ClientConnection {
       this.requests++;
       const answer = new Answer(this, head.method === "HEAD");
       this.answers.push(answer);
-      if (!this.edge.o.proxy.forward(head, this.clientIp, answer)) {
+      if (!this.forward(head, answer)) {
         this.answers.pop();
         return this.toTunnel(buf.subarray(at));
       }
       at = end + 4;
       if (head.close) return this.close();
+    }
+  }
+
+  /** Hands a request to the proxy; a bug there costs that request a 500, not the connection its answers. */
+  private forward(head: SimpleRequestHead, answer: Answer): boolean {
+    try {
+      return this.edge.o.proxy.forward(head, this.clientIp, answer);
+    } catch (e) {
+      this.edge.o.log.error("unhandled error", { method: head.method, path: head.path, ...describeError(e) });
+      answer.own(errorResponse("INTERNAL_ERROR", "Internal error"));
+      return true;
     }
   }
 
