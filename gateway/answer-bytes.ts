@@ -17,11 +17,11 @@ const httpDate = (): string => {
 const statusLine = (status: number) => `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
 const bodyless = (status: number) => status === 204 || status === 304 || status < 200;
 
-function assemble(status: number, head: string, body: Uint8Array | null, headOnly: boolean): Uint8Array {
-  const length = body === null ? 0 : body.length;
+function assemble(status: number, head: string, body: Uint8Array, headOnly: boolean): Uint8Array {
+  const length = body.length;
   if (!bodyless(status) && !headOnly) head += `content-length: ${length}\r\n`;
   const bytes = Buffer.from(`${statusLine(status)}${head}date: ${httpDate()}\r\n\r\n`, "latin1");
-  return headOnly || length === 0 || bodyless(status) ? bytes : Buffer.concat([bytes, body!]);
+  return headOnly || length === 0 || bodyless(status) ? bytes : Buffer.concat([bytes, body]);
 }
 
 /**

@@ -15,6 +15,7 @@ import { describeError, type Logger } from "../lib/log.ts";
 import { responseBytes, upstreamAnswerBytes } from "./answer-bytes.ts";
 import type { UpstreamResponse } from "./http1-pool.ts";
 import type { Proxy, ProxyReply } from "./proxy.ts";
+import { Outbox } from "./outbox.ts";
 import { parseSimpleHead, type SimpleRequestHead } from "./request-head.ts";
 
 export interface EdgeOptions {
@@ -79,41 +80,11 @@ class Answer implements ProxyReply {
   }
 }
 
-/** Bytes one way, held while the socket cannot take them. */
-class Outbox {
-  private unsent: Uint8Array | null = null;
-
-  constructor(private readonly onOverflow: () => void) {}
-
-  get empty(): boolean {
-    return this.unsent === null;
-  }
-
-  write(socket: Socket<unknown>, data: Uint8Array): void {
-    if (this.unsent !== null) {
-      this.unsent = Buffer.concat([this.unsent, data]);
-      if (this.unsent.length > MAX_BUFFERED_BYTES) this.onOverflow();
-      return;
-    }
-    const written = socket.write(data);
-    if (written < data.length) this.unsent = data.subarray(Math.max(0, written));
-  }
-
-  /** Writes what waits; true when nothing is left. */
-  drain(socket: Socket<unknown>): boolean {
-    if (this.unsent === null) return true;
-    const unsent = this.unsent;
-    const written = socket.write(unsent);
-    this.unsent = written >= unsent.length ? null : unsent.subarray(Math.max(0, written));
-    return this.unsent === null;
-  }
-}
-
 class ClientConnection {
   /** A request head not complete yet. */
   private partial: Buffer | null = null;
   private readonly answers: Answer[] = [];
-  private readonly out = new Outbox(() => this.terminate());
+  private readonly out = new Outbox(MAX_BUFFERED_BYTES, () => this.terminate());
   private tunnel: Tunnel | null = null;
   /** No more requests on this connection: end it once the answers are out. */
   private closing = false;
@@ -275,7 +246,7 @@ class Tunnel {
     private readonly client: ClientConnection,
     private readonly edge: EdgeState,
   ) {
-    this.out = new Outbox(() => client.terminate());
+    this.out = new Outbox(MAX_BUFFERED_BYTES, () => client.terminate());
     const app = edge.o.app;
     Bun.connect<Tunnel>({
       hostname: app.hostname,

@@ -26,3 +26,19 @@ export function byLength<T extends string>(names: Iterable<T>): T[][] {
   for (const n of names) (table[n.length] ??= []).push(n);
   return table;
 }
+
+/**
+ * Calls `visit` for each header line of a head (the first line, the status or request line,
+ * skipped) that has a name and a colon. `visit` takes the caller's state rather than closing
+ * over it, so a walk allocates nothing.
+ */
+export function forEachHeaderLine<S>(text: string, state: S, visit: (state: S, text: string, start: number, colon: number, end: number) => void): void {
+  let lineEnd = text.indexOf("\r\n");
+  while (lineEnd !== -1) {
+    const start = lineEnd + 2;
+    lineEnd = text.indexOf("\r\n", start);
+    const end = lineEnd === -1 ? text.length : lineEnd;
+    const colon = text.indexOf(":", start);
+    if (colon > start && colon < end) visit(state, text, start, colon, end);
+  }
+}

@@ -5,7 +5,8 @@
  * tell "refused" (safe to try another instance) from "broke mid-request".
  */
 import type { Socket } from "bun";
-import { byLength, hasBareLineBreak, isNamed } from "./head-text.ts";
+import { byLength, forEachHeaderLine, hasBareLineBreak, isNamed } from "./head-text.ts";
+import { Outbox } from "./outbox.ts";
 
 /** Headers about the connection, not the answer (RFC 9110 §7.6.1), and ones Bun sets itself. */
 const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date", "trailer", "upgrade", "proxy-connection"]);
@@ -56,17 +57,10 @@ export class UpstreamResponse {
   get headers(): [string, string][] {
     if (this.list !== null) return this.list;
     const list: [string, string][] = [];
-    const text = this.head;
-    let lineEnd = text.indexOf("\r\n");
-    while (lineEnd !== -1) {
-      const start = lineEnd + 2;
-      lineEnd = text.indexOf("\r\n", start);
-      const end = lineEnd === -1 ? text.length : lineEnd;
-      const colon = text.indexOf(":", start);
-      if (colon <= start || colon >= end) continue;
+    forEachHeaderLine(this.head, list, (list, text, start, colon, end) => {
       const name = text.slice(start, colon);
       if (!CONNECTION_HEADERS.has(name.toLowerCase())) list.push([name, text.slice(colon + 1, end).trim()]);
-    }
+    });
     this.list = list;
     return list;
   }
@@ -140,7 +134,7 @@ class Connection {
   /** -1: not reading a body; -2: chunked; -3: until close; else bytes expected. */
   private expect = -1;
   private chunked: Buffer | null = null;
-  private unsent: Uint8Array | null = null;
+  private readonly out = new Outbox();
 
   constructor(private readonly pool: Http1Pool) {}
 
@@ -165,19 +159,11 @@ class Connection {
   }
 
   write(data: Uint8Array): void {
-    if (this.socket === null) return; // closed meanwhile: the queue was failed
-    if (this.unsent !== null) {
-      this.unsent = Buffer.concat([this.unsent, data]);
-      return;
-    }
-    const written = this.socket.write(data);
-    if (written < data.length) this.unsent = data.subarray(Math.max(0, written));
+    if (this.socket !== null) this.out.write(this.socket, data); // else closed meanwhile: the queue was failed
   }
 
   drain(): void {
-    if (!this.unsent || !this.socket) return;
-    const written = this.socket.write(this.unsent);
-    this.unsent = written >= this.unsent.length ? null : this.unsent.subarray(Math.max(0, written));
+    if (this.socket !== null) this.out.drain(this.socket);
   }
 
   onData(chunk: Buffer): void {
@@ -242,27 +228,13 @@ class Connection {
     }
     this.status = status;
     this.keepAlive = text.charCodeAt(7) === 49; // HTTP/1.1 keeps the connection unless it says otherwise
-    let passable = this.keepAlive;
+    this.passable = this.keepAlive;
     this.headText = text;
     this.hasRequestId = false;
-    let length = -3;
-    let lineEnd = text.indexOf("\r\n");
-    while (lineEnd !== -1) {
-      const start = lineEnd + 2;
-      lineEnd = text.indexOf("\r\n", start);
-      const end = lineEnd === -1 ? text.length : lineEnd;
-      const colon = text.indexOf(":", start);
-      if (colon <= start || colon >= end) continue;
-      const candidates = KNOWN_BY_LENGTH[colon - start];
-      if (candidates === undefined) continue;
-      let known = "";
-      for (const name of candidates) if (isNamed(text, start, name)) known = name;
-      if (known === "x-request-id") this.hasRequestId = true;
-      else if (known === "content-length") length = Number(text.slice(colon + 1, end));
-      else if (known === "transfer-encoding" && text.slice(colon + 1, end).toLowerCase().includes("chunked")) length = -2;
-      else if (known === "connection") this.keepAlive = text.slice(colon + 1, end).trim().toLowerCase() !== "close";
-      if (HOP_BY_HOP_HEADERS.has(known)) passable = false;
-    }
+    // The length the head declares, read into `expect`: -3 (until close) when it declares none.
+    this.expect = -3;
+    forEachHeaderLine(text, this, Connection.onHeader);
+    let length = this.expect;
     if (this.queue[0]!.headOnly || status === 204 || status === 304) length = 0;
     if (!(length >= -3) || (length >= 0 && !Number.isSafeInteger(length))) {
       this.fail("broken", "bad content-length");
@@ -270,11 +242,24 @@ class Connection {
     }
     this.expect = length;
     if (length === -3) this.keepAlive = false;
-    this.passable = passable && length >= 0;
+    this.passable &&= length >= 0;
     this.body = null;
     this.filled = 0;
     this.chunked = null;
     return true;
+  }
+
+  /** One header line of an answer's head: only the names the pool acts on are looked at. */
+  private static onHeader(conn: Connection, text: string, start: number, colon: number, end: number): void {
+    const candidates = KNOWN_BY_LENGTH[colon - start];
+    if (candidates === undefined) return;
+    let known = "";
+    for (const name of candidates) if (isNamed(text, start, name)) known = name;
+    if (known === "x-request-id") conn.hasRequestId = true;
+    else if (known === "content-length") conn.expect = Number(text.slice(colon + 1, end));
+    else if (known === "transfer-encoding" && text.slice(colon + 1, end).toLowerCase().includes("chunked")) conn.expect = -2;
+    else if (known === "connection") conn.keepAlive = text.slice(colon + 1, end).trim().toLowerCase() !== "close";
+    if (HOP_BY_HOP_HEADERS.has(known)) conn.passable = false;
   }
 
   /** Reads body bytes at `at`; returns where what follows this answer starts, or -1. */

@@ -141,7 +141,8 @@ class GatewayProxy {
       const method = request.method;
       const target = url.slice(url.indexOf("/", url.indexOf("//") + 2));
       const query = target.indexOf("?");
-      const route = routeOf(method, query === -1 ? target : target.slice(0, query));
+      const path = query === -1 ? target : target.slice(0, query);
+      const route = routeOf(method, path);
       const reply: ProxyReply = {
         upstream: (r, requestId) => {
           const response = this.fromUpstream(r, requestId);
@@ -151,7 +152,7 @@ class GatewayProxy {
         own: resolve,
       };
       // One native call for all headers; iterating the Headers object allocates per entry.
-      const proxied = proxiedRequestOf(method, target, query === -1 ? target : target.slice(0, query), request.headers.toJSON());
+      const proxied = proxiedRequestOf(method, target, path, request.headers.toJSON());
       const exchange = new Exchange(this, proxied, route, clientIp, reply);
       if (!this.admit(exchange)) return;
       if (method === "GET" || method === "HEAD") return exchange.send(null);
@@ -226,7 +227,7 @@ class GatewayProxy {
     const headers = upstream.headers;
     if (!upstream.hasRequestId) headers.push(["x-request-id", requestId]);
     const status = upstream.status;
-    const nullBody = status === 204 || status === 205 || status === 304 || upstream.body === null || upstream.body.length === 0;
+    const nullBody = status === 204 || status === 205 || status === 304 || upstream.body.length === 0;
     try {
       return new Response(nullBody ? null : upstream.body, { status, headers });
     } catch {

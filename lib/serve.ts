@@ -17,6 +17,9 @@ export interface ListenOptions {
 // biome-ignore lint: any Elysia app will do
 type AnyApp = Elysia<any, any, any, any, any, any, any>;
 
+/** Seconds a kept-alive client connection may sit idle. */
+export const IDLE_TIMEOUT_S = 30;
+
 /** A listen failure as a one-line config error where the cause is the setting. */
 export function listenFailure(e: unknown, port: number, host: string): unknown {
   const code = (e as { code?: string }).code;
@@ -40,9 +43,6 @@ export function listenApp(app: AnyApp, o: ListenOptions): void {
     throw listenFailure(e, o.port, o.host);
   }
 }
-
-/** Seconds a kept-alive client connection may sit idle. */
-export const IDLE_TIMEOUT_S = 30;
 
 /**
  * On SIGTERM/SIGINT (or the launcher's death), runs `stop` (stop accepting, let in-flight
