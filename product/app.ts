@@ -50,6 +50,10 @@ const jsonPage = (page: RenderedPage, ifNoneMatch: string | null, ageMs: number)
   return new Response(page.body, { headers });
 };
 
+/**
+ * Every write awaits `snapshot.caughtUp()` before its answer: the lists served from memory then
+ * show it to any read this instance answers after (the contract's reads after writes).
+ */
 export function buildProductApp(d: ProductAppDeps) {
   const { catalog, snapshot } = d;
 
@@ -106,6 +110,7 @@ export function buildProductApp(d: ProductAppDeps) {
         if (ends <= starts) throw validationError("ends_at", "ends_at must be after starts_at");
         const deal = await catalog.createDeal({ ...body, starts_at: starts, ends_at: ends });
         if (!deal) throw notFound("product");
+        await snapshot.caughtUp();
         return status(201, dealJson(deal, Date.now()));
       },
       {
@@ -134,6 +139,7 @@ export function buildProductApp(d: ProductAppDeps) {
       "/products",
       async ({ body, status }) => {
         const product = await catalog.createProduct(body);
+        await snapshot.caughtUp();
         return status(201, productJson(product));
       },
       {
@@ -158,6 +164,7 @@ export function buildProductApp(d: ProductAppDeps) {
         if ("stock" in (body as object)) throw validationError("stock", "stock changes go through PATCH /products/{id}/stock");
         const product = await catalog.updateProduct(params.id, body);
         if (!product) throw notFound("product");
+        await snapshot.caughtUp();
         return productJson(product);
       },
       {
@@ -186,6 +193,7 @@ export function buildProductApp(d: ProductAppDeps) {
           if (result.reason === "insufficient") throw new ApiError("INSUFFICIENT_STOCK", "Stock cannot go below zero", { delta: body.delta });
           throw validationError("delta", `stock cannot exceed ${INT32}`);
         }
+        await snapshot.caughtUp();
         return { product_id: result.product_id, stock: result.stock, updated_at: result.updated_at.toISOString() };
       },
       {
