@@ -12,7 +12,7 @@
  * decide when the next one runs; it only has to start after the writers asked.
  */
 import type { Catalog } from "./catalog.ts";
-import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./model.ts";
+import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
 
 export interface RenderedPage {
   body: Uint8Array;
