@@ -2,6 +2,7 @@
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
 import { isDatabaseUnavailable } from "../lib/db.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
+import { serviceDocs } from "../lib/service-docs.ts";
 import type { Catalog } from "./catalog.ts";
 import { dealJson, productJson } from "./rows.ts";
 import { DealsQuery, IdParams, INT32_MAX, NewDealBody, NewProductBody, ProductChangesBody, ProductsQuery, StockChangeBody } from "./model.ts";
@@ -66,6 +67,16 @@ export function buildProductApp(d: ProductAppDeps) {
       return { ready: snapshot.ready, checks: { database, snapshot: snapshot.ready, snapshot_age_ms: snapshot.age() } };
     },
   })
+    .use(
+      serviceDocs({
+        prefix: "/products",
+        title: "Product service",
+        tags: [
+          { name: "products", description: "Products and stock" },
+          { name: "deals", description: "Flash-sale deals" },
+        ],
+      }),
+    )
     .get(
       "/products/deals",
       ({ query, request }) => {
