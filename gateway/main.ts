@@ -15,6 +15,9 @@ import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 import { registerUpstreamMetrics } from "./upstream-metrics.ts";
 
+/** A kept-alive upstream connection unused this long is closed (below the services' own idle timeout). */
+const UPSTREAM_IDLE_MS = 20_000;
+
 await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "GATEWAY_PORT", defaultPort: 8000 }, async () => {
   const config = readGatewayConfig();
   const log = createLogger("gateway", config.logLevel);
@@ -22,7 +25,7 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
     maxConnections: config.upstreamMaxConnections,
     timeoutMs: config.upstreamTimeoutMs,
     connectTimeoutMs: config.upstreamConnectTimeoutMs,
-    idleMs: 20_000,
+    idleMs: UPSTREAM_IDLE_MS,
     downMs: config.upstreamDownMs,
   };
   const upstreams = {

@@ -72,12 +72,6 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   return code.startsWith("08") || code.startsWith("57P0") || code.startsWith("53");
 }
 
-/** SQLSTATE 23505: a unique constraint said no. */
-export const isUniqueViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "23505";
-
-/** SQLSTATE 23514: a check constraint said no. */
-export const isCheckViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "23514";
-
 /** Whether the database answers a trivial query within `timeoutMs`. */
 export async function databaseAnswers(sql: Sql, timeoutMs = 1000): Promise<boolean> {
   const ping = sql`select 1`.then(() => true, () => false);

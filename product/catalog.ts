@@ -26,6 +26,9 @@ export type StockChange =
   | { ok: true; product_id: string; stock: number; updated_at: Date }
   | { ok: false; reason: "not_found" | "insufficient" | "too_large" };
 
+/** A bound on the deals held in memory, so a runaway insert cannot exhaust it. */
+const SNAPSHOT_MAX_DEALS = 10_000;
+
 const DEAL_COLUMNS = `d.id, d.product_id, d.deal_price, d.deal_stock, d.remaining_stock, d.starts_at, d.ends_at, d.created_at,
   p.id as p_id, p.name as p_name, p.description as p_description, p.price as p_price, p.stock as p_stock,
   p.category as p_category, p.image_url as p_image_url, p.created_at as p_created_at, p.updated_at as p_updated_at`;
@@ -115,7 +118,8 @@ export class Catalog {
   }
 
   async deal(id: string): Promise<DealRow | null> {
-    // Prepared, like the tagged queries: unprepared, it is planned on every call (6k req/s here, 17-20k prepared).
+    // Prepared, like the tagged queries: unprepared, it is planned on every call, which cut
+    // the reads of a deal by id to about a third (the README has the figures).
     const rows = await this.sql.unsafe(`select ${DEAL_COLUMNS} from product.deals d join product.products p on p.id = d.product_id where d.id = $1`, [id], { prepare: true });
     return rows[0] ? toDeal(rows[0]) : null;
   }
@@ -129,7 +133,7 @@ export class Catalog {
       const deals = await tx.unsafe(
         `select ${DEAL_COLUMNS} from product.deals d join product.products p on p.id = d.product_id
          where d.remaining_stock > 0 and d.ends_at > now()
-         order by d.starts_at desc, d.id desc limit 10000`,
+         order by d.starts_at desc, d.id desc limit ${SNAPSHOT_MAX_DEALS}`,
       );
       const products = await tx<ProductRow[]>`select * from product.products order by created_at desc, id desc limit ${productWindow}`;
       const counts = await tx<{ category: string | null; n: number }[]>`select category, count(*)::int as n from product.products group by category`;

@@ -41,7 +41,7 @@ export const NewDealBody = t.Object({
   ends_at: Timestamp,
 });
 
-export const CATEGORY_MAX_LENGTH = 50;
+const CATEGORY_MAX_LENGTH = 50;
 
 export const DealsQuery = t.Object(PageQuery);
 

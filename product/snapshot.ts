@@ -12,6 +12,7 @@
  * decide when the next one runs; it only has to start after the writers asked.
  */
 import type { Catalog } from "./catalog.ts";
+import { SIZE_MAX } from "./paging.ts";
 import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
 
 export interface RenderedPage {
@@ -34,6 +35,8 @@ interface DealView {
 }
 
 const MAX_CACHED_PAGES = 512;
+/** Deal pages are cached by one number: page and size, which is at most SIZE_MAX. */
+const dealPageKey = (page: number, size: number) => page * (SIZE_MAX + 1) + size;
 const encoder = new TextEncoder();
 
 function render(value: unknown): RenderedPage {
@@ -131,7 +134,7 @@ export class CatalogSnapshot {
   dealsPage(page: number, size: number, now = Date.now()): RenderedPage | null {
     const view = this.currentDealView(now);
     if (!view) return null;
-    const key = page * 1000 + size;
+    const key = dealPageKey(page, size);
     let rendered = view.pages.get(key);
     if (rendered === undefined) {
       const items = view.live.slice((page - 1) * size, page * size).map((d) => dealJson(d, now));
