@@ -4,7 +4,7 @@
  */
 import { Elysia } from "elysia";
 import { ApiError, apiErrorResponse, errorResponse } from "./errors.ts";
-import { isDatabaseUnavailable } from "./db.ts";
+import { isDatabaseUnavailable } from "./database-unavailable.ts";
 import { describeError, type Logger } from "./log.ts";
 import { createServiceMetrics, metricsResponse, type ServiceMetrics } from "./metrics.ts";
 import type { ServiceSettings } from "./config.ts";

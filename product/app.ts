@@ -1,6 +1,6 @@
 /** The product service's HTTP app: products, stock, deals. */
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
-import { isDatabaseUnavailable } from "../lib/db.ts";
+import { isDatabaseUnavailable } from "../lib/database-unavailable.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import { serviceDocs } from "../lib/service-docs.ts";
 import type { Catalog } from "./catalog.ts";
