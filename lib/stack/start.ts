@@ -3,15 +3,34 @@
  * `.data/` unless DATABASE_URL is set. `--binary` (or STACK_MODE=binary) runs the compiled
  * executables from `dist/`. Ctrl-C or SIGTERM stops the services, then the database.
  */
-import { EnvReader } from "../config.ts";
+import type { ConfigError } from "../config.ts";
+import { START_SETTINGS } from "./start-settings.ts";
 import { startStack } from "./stack.ts";
 
-const env = new EnvReader();
-const binary = process.argv.includes("--binary") || env.oneOf("STACK_MODE", "source", ["source", "binary"] as const) === "binary";
-const stack = await startStack({ mode: binary ? "binary" : "source", databaseUrl: env.databaseUrl() }).catch((e: Error) => {
-  process.stderr.write(`bun start: ${e.message}\n`);
+const fail = (message: string): never => {
+  process.stderr.write(`bun start: ${message}\n`);
   process.exit(1);
-});
+};
+
+const args = process.argv.slice(2);
+if (args.includes("--help")) {
+  console.log(`bun start [--binary]: the whole stack on this machine\n\n${START_SETTINGS.help()}\n\nEach service also reads its own settings from the environment (dist/<service> --help).`);
+  process.exit(0);
+}
+const settings = (() => {
+  try {
+    return START_SETTINGS.read();
+  } catch (e) {
+    return fail((e as ConfigError).message);
+  }
+})();
+const stack = await startStack({
+  mode: args.includes("--binary") || settings.mode === "binary" ? "binary" : "source",
+  databaseUrl: settings.databaseUrl,
+  dataDir: settings.dataDir,
+  databasePort: settings.databasePort,
+  ports: { gateway: settings.gatewayPort, auth: settings.authPort, product: settings.productPort },
+}).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
 process.stdout.write(`\nhot-deal stack is up: gateway ${stack.gatewayUrl} (auth ${stack.authUrl}, product ${stack.productUrl}); Ctrl-C stops it\n\n`);
 let stopping = false;
 const stop = async () => {
