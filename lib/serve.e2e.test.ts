@@ -3,6 +3,7 @@
  * one clear line and a non-zero exit, and SIGTERM lets requests in flight finish.
  */
 import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
 import postgres from "postgres";
 import { freePort } from "./stack/free-port.ts";
 import { call } from "./testing/http.ts";
@@ -53,6 +54,38 @@ describe("start-up failures: one line, exit 1, no stack trace", () => {
     const child = spawnService("product", {}, ["--help"]);
     expect(await child.exited).toBe(0);
     expect(await new Response(child.stdout).text()).toContain("PRODUCT_PORT");
+  });
+});
+
+describe("flags", () => {
+  const version = (require("../package.json") as { version: string }).version;
+  for (const service of ["gateway", "auth", "product"] as const) {
+    test(`${service}: an unknown flag is refused with one line and exit 2, before anything starts`, async () => {
+      const child = spawnService(service, { DATABASE_URL: "", [`${service.toUpperCase()}_PORT`]: String(freePort()) }, ["--verison"]);
+      const code = await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")]);
+      if (code === "still running") child.kill("SIGKILL");
+      const stderr = (await new Response(child.stderr).text()).trim();
+      expect(code).toBe(2);
+      expect(stderr).toBe(`${service}: unknown option "--verison"; options: --help, --version, --healthcheck (settings come from the environment: ${service} --help)`);
+    });
+
+    test(`${service}: --version prints the package's version`, async () => {
+      const child = spawnService(service, { DATABASE_URL: "", [`${service.toUpperCase()}_PORT`]: String(freePort()) }, ["--version"]);
+      expect(await child.exited).toBe(0);
+      expect((await new Response(child.stdout).text()).trim()).toBe(version);
+    });
+  }
+
+  test("bun start: an unknown flag is refused, --version prints the version", async () => {
+    const start = (arg: string) => Bun.spawn([process.execPath, "lib/stack/start.ts", arg], { cwd: resolve(import.meta.dir, ".."), stdout: "pipe", stderr: "pipe", env: { ...process.env, DATABASE_URL: "postgres://u:p@127.0.0.1:1/none", GATEWAY_PORT: String(freePort()) } });
+    const unknown = start("--bianry");
+    const code = await Promise.race([unknown.exited, Bun.sleep(10_000).then(() => "still running")]);
+    if (code === "still running") unknown.kill("SIGTERM");
+    expect(code).toBe(2);
+    expect((await new Response(unknown.stderr).text()).trim()).toBe('bun start: unknown option "--bianry"; options: --binary, --help, --version');
+    const v = start("--version");
+    expect(await v.exited).toBe(0);
+    expect((await new Response(v.stdout).text()).trim()).toBe(version);
   });
 });
 

@@ -93,6 +93,7 @@ export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () =>
 /** The flags every service executable takes; anything else is refused. */
 const FLAGS = {
   "--help": "print the settings (environment variables) and exit",
+  "--version": "print the version and exit",
   "--healthcheck": "ask the service running on this machine with these settings if it is ready (exit 0) or not (exit 1)",
 };
 
@@ -115,12 +116,22 @@ export async function runMain<T extends SettingsTable & { port: Setting<number>;
 ): Promise<void> {
   const service = settings.service;
   const args = process.argv.slice(2);
-  if (args.includes("--help")) {
+  const unknown = args.find((a) => !(a in FLAGS));
+  if (unknown !== undefined || args.length > 1) {
+    const what = unknown !== undefined ? `unknown option ${JSON.stringify(unknown)}` : "one option at a time";
+    process.stderr.write(`${service}: ${what}; options: ${Object.keys(FLAGS).join(", ")} (settings come from the environment: ${service} --help)\n`);
+    process.exit(2);
+  }
+  if (args[0] === "--help") {
     console.log(`${service} ${VERSION}\n\n${Object.entries(FLAGS).map(([flag, what]) => `  ${flag.padEnd(14)}  ${what}`).join("\n")}\n\n${settings.help()}`);
     process.exit(0);
   }
+  if (args[0] === "--version") {
+    console.log(VERSION);
+    process.exit(0);
+  }
   try {
-    if (args.includes("--healthcheck")) {
+    if (args[0] === "--healthcheck") {
       const url = readinessUrl(settings.readOne("port") as number, settings.readOne("host") as string);
       const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
       process.exit(ok ? 0 : 1);

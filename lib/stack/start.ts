@@ -5,18 +5,27 @@
  */
 import type { ConfigError } from "../config.ts";
 import { START_SETTINGS } from "./start-settings.ts";
+import { VERSION } from "../version.ts";
 import { startStack } from "./stack.ts";
 
-const fail = (message: string): never => {
+const FLAGS = ["--binary", "--help", "--version"];
+const fail = (message: string, code = 1): never => {
   process.stderr.write(`bun start: ${message}\n`);
-  process.exit(1);
+  process.exit(code);
 };
 
 const args = process.argv.slice(2);
+const unknown = args.find((a) => !FLAGS.includes(a));
+if (unknown !== undefined) fail(`unknown option ${JSON.stringify(unknown)}; options: ${FLAGS.join(", ")}`, 2);
 if (args.includes("--help")) {
   console.log(`bun start [--binary]: the whole stack on this machine\n\n${START_SETTINGS.help()}\n\nEach service also reads its own settings from the environment (dist/<service> --help).`);
   process.exit(0);
 }
+if (args.includes("--version")) {
+  console.log(VERSION);
+  process.exit(0);
+}
+
 const settings = (() => {
   try {
     return START_SETTINGS.read();
