@@ -3,10 +3,13 @@
  * `.data/` unless DATABASE_URL is set. `--binary` (or STACK_MODE=binary) runs the compiled
  * executables from `dist/`. Ctrl-C or SIGTERM stops the services, then the database.
  */
+import { resolve } from "node:path";
 import type { ConfigError } from "../config.ts";
-import { START_SETTINGS } from "./start-settings.ts";
+import { runningDatabase } from "../embedded-db.ts";
 import { VERSION } from "../version.ts";
+import { portIsFree } from "./free-port.ts";
 import { startStack } from "./stack.ts";
+import { START_SETTINGS } from "./start-settings.ts";
 
 const FLAGS = ["--binary", "--help", "--version"];
 const fail = (message: string, code = 1): never => {
@@ -33,13 +36,20 @@ const settings = (() => {
     return fail((e as ConfigError).message);
   }
 })();
+const dataDir = resolve(settings.dataDir);
+const running = settings.databaseUrl ? null : runningDatabase(dataDir);
+if (running)
+  fail(`a stack is already running on this data directory: ${running.dir} (postgres pid ${running.pid}${running.port ? ` on port ${running.port}` : ""}${running.owner ? `, started by pid ${running.owner}` : ""}); stop it first, or give this one STACK_DATA_DIR and ports of its own`);
+const ports = { GATEWAY_PORT: settings.gatewayPort, AUTH_PORT: settings.authPort, PRODUCT_PORT: settings.productPort, ...(settings.databaseUrl ? {} : { STACK_DATABASE_PORT: settings.databasePort }) };
+for (const [variable, port] of Object.entries(ports))
+  if (!portIsFree(port)) fail(`port ${port} (${variable}) is already in use: another stack, or another program (\`ss -ltnp 'sport = :${port}'\` shows which); stop it or set ${variable}`);
 const stack = await startStack({
   mode: args.includes("--binary") || settings.mode === "binary" ? "binary" : "source",
   databaseUrl: settings.databaseUrl,
-  dataDir: settings.dataDir,
+  dataDir,
   databasePort: settings.databasePort,
   ports: { gateway: settings.gatewayPort, auth: settings.authPort, product: settings.productPort },
-}).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+}).catch((e: unknown) => fail(e instanceof Error ? e.message : `could not start: ${String(e)}`));
 process.stdout.write(`\nhot-deal stack is up: gateway ${stack.gatewayUrl} (auth ${stack.authUrl}, product ${stack.productUrl}); Ctrl-C stops it\n\n`);
 let stopping = false;
 const stop = async () => {
