@@ -2,6 +2,7 @@
  * `bun bench [options]`: the flash-sale spike scripts. See `bun bench --help`.
  */
 import { parseArgs } from "node:util";
+import { VERSION } from "../lib/version.ts";
 import { toMarkdown } from "./report/markdown.ts";
 import { reportDir } from "./report/report-dir.ts";
 import { runBench } from "./run.ts";
@@ -25,6 +26,7 @@ deals, runs the scenarios and writes latest.json, latest.md and latest.svg.
   --out DIR                where the report goes (default bench/results for a full run, which
                            the README quotes; bench/results/quick for --quick, so a quick run
                            never replaces the committed full report)
+  --version                the version
   --help                   this text
 
 Load only ever goes to the URLs above; every scenario stops by itself.`;
@@ -49,6 +51,7 @@ try {
       "no-nginx": { type: "boolean", default: false },
       out: { type: "string" },
       help: { type: "boolean", default: false },
+      version: { type: "boolean", default: false },
     },
   }).values;
 } catch (e) {
@@ -56,6 +59,10 @@ try {
 }
 if (args.help) {
   console.log(HELP);
+  process.exit(0);
+}
+if (args.version) {
+  console.log(VERSION);
   process.exit(0);
 }
 
