@@ -93,12 +93,17 @@ export class CatalogSnapshot {
           // The writes are committed whatever the snapshot does; their answers are not held
           // back while the database cannot be read (the timer's next reload catches up).
           this.release(Number.POSITIVE_INFINITY);
+          // Not again at once: the database is not answering, and the timer retries.
+          this.again = false;
           return;
         }
         this.release(reload);
       } while (this.again);
     })().finally(() => {
       this.running = null;
+      // Asked for between the loop's last check and here (a released writer's continuation
+      // runs first): that ask is owed a reload that starts after it.
+      if (this.again) void this.refresh();
     });
     return this.running;
   }
