@@ -2,6 +2,7 @@
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 COPY package.json bun.lock bunfig.toml tsconfig.json ./
+COPY patches patches
 RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY lib lib
 COPY auth auth

@@ -126,9 +126,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     await database?.close();
   };
   try {
-    // Product first: its migration makes the functions order's migrations and requests use.
-    await Promise.all([spawn("auth"), spawn("product")]);
-    await spawn("order");
+    await Promise.all([spawn("auth"), spawn("product"), spawn("order")]);
     await spawn("gateway");
   } catch (e) {
     await stop();
