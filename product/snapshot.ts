@@ -10,6 +10,9 @@
  * after the write committed (the one in flight may have read the data before it). Writers
  * that arrive together share that one reload, so coalescing reloads under load stays free to
  * decide when the next one runs; it only has to start after the writers asked.
+ *
+ * Notifications are coalesced (`refreshSoon`): during an order spike every batch of orders
+ * changes a deal row, and reloading per change would cost the database more than the orders.
  */
 import type { Catalog } from "./catalog.ts";
 import { SIZE_MAX } from "./paging.ts";
@@ -53,6 +56,8 @@ export class CatalogSnapshot {
   /** How many reloads have started; a waiter needs one numbered above what it saw. */
   private reloadsStarted = 0;
   private waiters: { after: number; done: () => void }[] = [];
+  private lastStart = 0;
+  private soon: Timer | null = null;
   lastError: unknown = null;
   loads = 0;
   failures = 0;
@@ -61,6 +66,8 @@ export class CatalogSnapshot {
     private readonly catalog: Catalog,
     private readonly productWindow: number,
     private readonly onError: (e: unknown) => void = () => {},
+    /** Least time between the starts of two reloads asked for by `refreshSoon`. */
+    private readonly notifyGapMs = 0,
   ) {}
 
   get ready(): boolean {
@@ -82,6 +89,7 @@ export class CatalogSnapshot {
       do {
         this.again = false;
         const reload = ++this.reloadsStarted;
+        this.lastStart = Date.now();
         try {
           this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
           this.lastError = null;
@@ -127,6 +135,26 @@ export class CatalogSnapshot {
       else waiting.push(w);
     }
     this.waiters = waiting;
+  }
+
+  /**
+   * A change was notified: reload once `notifyGapMs` has passed since the last reload started,
+   * however many notifications arrive meanwhile. The list then lags a change by at most that
+   * gap plus one reload.
+   */
+  refreshSoon(): void {
+    if (this.soon) return;
+    const wait = Math.max(0, this.lastStart + this.notifyGapMs - Date.now());
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.refresh();
+    }, wait);
+  }
+
+  /** Stops a reload that `refreshSoon` scheduled (at shutdown). */
+  cancelScheduled(): void {
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = null;
   }
 
   private install(data: SnapshotData): void {

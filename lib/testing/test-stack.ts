@@ -17,6 +17,13 @@ setDefaultTimeout(30_000);
 
 export const TEST_JWT_SECRET = "test-secret-for-the-end-to-end-suite-0123456789";
 
+/**
+ * For the `beforeAll` that awaits `testStack()`: bun gives a hook 5 s, and four services and a
+ * database starting on a busy 2-core machine can take longer; a timed-out hook has its
+ * processes killed, which fails every suite after it.
+ */
+export const STACK_START_TIMEOUT_MS = 60_000;
+
 let started: Promise<RunningStack> | null = null;
 
 export function testStack(): Promise<RunningStack> {
@@ -29,7 +36,7 @@ export function testStack(): Promise<RunningStack> {
       dataDir,
       ephemeral: true,
       databasePort: freePort(),
-      ports: { gateway: freePort(), auth: freePort(), product: freePort() },
+      ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
       env: {
         JWT_SECRET: TEST_JWT_SECRET,
         LOG_LEVEL: "warn",
