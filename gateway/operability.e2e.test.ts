@@ -82,6 +82,7 @@ describe("API docs", () => {
       "GET /health", "GET /auth/health", "POST /auth/register", "POST /auth/login", "POST /auth/refresh", "GET /auth/verify", "GET /auth/users/me",
       "GET /products/health", "GET /products", "POST /products", "GET /products/{id}", "PATCH /products/{id}", "GET /products/{id}/stock",
       "PATCH /products/{id}/stock", "GET /products/deals", "POST /products/deals", "GET /products/deals/{id}",
+      "GET /orders/health", "POST /orders", "GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel",
     ];
     for (const route of contract) expect(routes).toContain(route);
     expect(JSON.stringify(doc.paths["/auth/register"].post.requestBody)).toContain("password");
