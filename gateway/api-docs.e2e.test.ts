@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort } from "../lib/stack/free-port.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { routeOf } from "./route-table.ts";
 
 let gw = "";
@@ -21,7 +21,7 @@ beforeAll(async () => {
   authUrl = stack.authUrl;
   productUrl = stack.productUrl;
   orderUrl = stack.orderUrl;
-});
+}, STACK_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await lonely?.stop();
@@ -104,5 +104,5 @@ describe("a service the gateway cannot reach", () => {
     expect(paths).toContain("/auth/register");
     expect(paths).toContain("/orders/{id}/cancel");
     expect(paths.some((p) => p.startsWith("/products"))).toBe(false);
-  });
+  }, 30_000);
 });
