@@ -1,9 +1,7 @@
-import { EnvReader, readServiceSettings, type ServiceSettings } from "../lib/config.ts";
+import { DATABASE_SETTINGS_HELP, EnvReader, readDatabaseSettings, readServiceSettings, type DatabaseSettings, type ServiceSettings } from "../lib/config.ts";
 import { readJwtSecret } from "../lib/jwt-secret.ts";
 
-export interface AuthConfig extends ServiceSettings {
-  databaseUrl: string | undefined;
-  poolSize: number;
+export interface AuthConfig extends ServiceSettings, DatabaseSettings {
   jwtSecret: string;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
@@ -14,8 +12,7 @@ export interface AuthConfig extends ServiceSettings {
 export const AUTH_SETTINGS_HELP = `auth service settings (environment):
   AUTH_PORT                      listen port (8001)
   AUTH_HOST                      listen address (127.0.0.1; only the gateway should be exposed)
-  DATABASE_URL                   postgres:// URL (required for the executable)
-  DB_POOL_SIZE                   connections in the pool (10)
+${DATABASE_SETTINGS_HELP}
   JWT_SECRET                     HS256 signing key (a development key; refused when NODE_ENV=production)
   ACCESS_TOKEN_TTL_SECONDS       access token lifetime (3600)
   REFRESH_TOKEN_TTL_SECONDS      refresh token lifetime (604800 = 7 days)
@@ -30,8 +27,7 @@ export function readAuthConfig(env = new EnvReader()): AuthConfig {
   const settings = readServiceSettings(env, "AUTH_PORT", 8001, "127.0.0.1");
   return {
     ...settings,
-    databaseUrl: env.databaseUrl(),
-    poolSize: env.int("DB_POOL_SIZE", 10, 1, 500),
+    ...readDatabaseSettings(env),
     jwtSecret: readJwtSecret(env, settings.production),
     accessTtlSeconds: env.int("ACCESS_TOKEN_TTL_SECONDS", 3600, 1),
     refreshTtlSeconds: env.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 24 * 3600, 1),

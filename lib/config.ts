@@ -115,3 +115,35 @@ export function readServiceSettings(env: EnvReader, portVar: string, defaultPort
     otlpEndpoint: env.httpUrlOrUnset("OTEL_EXPORTER_OTLP_ENDPOINT"),
   };
 }
+
+/** How a service reaches PostgreSQL, directly or through a pooler such as PgBouncer. */
+export interface DatabaseSettings {
+  databaseUrl: string | undefined;
+  /**
+   * For what needs a server session of its own for as long as it runs: LISTEN, and the
+   * migrations (one transaction holding an advisory lock and DDL). A transaction pooler hands
+   * a client a different server connection per transaction, so this points past it.
+   */
+  databaseSessionUrl: string | undefined;
+  /**
+   * "transaction" when DATABASE_URL is a transaction-mode pooler: PgBouncer before 1.21 cannot
+   * keep protocol-level prepared statements across the server connections it hands out.
+   */
+  databasePoolMode: "session" | "transaction";
+  poolSize: number;
+}
+
+export const DATABASE_SETTINGS_HELP = `  DATABASE_URL                   postgres:// URL (required for the executable)
+  DATABASE_SESSION_URL           postgres:// URL for LISTEN and migrations, past any transaction pooler (DATABASE_URL)
+  DATABASE_POOL_MODE             session | transaction: transaction when DATABASE_URL is PgBouncer in transaction mode (session)
+  DB_POOL_SIZE                   connections in the pool (10)`;
+
+export function readDatabaseSettings(env: EnvReader): DatabaseSettings {
+  const databaseUrl = env.databaseUrl();
+  return {
+    databaseUrl,
+    databaseSessionUrl: env.databaseUrl("DATABASE_SESSION_URL") ?? databaseUrl,
+    databasePoolMode: env.oneOf("DATABASE_POOL_MODE", "session", ["session", "transaction"] as const),
+    poolSize: env.int("DB_POOL_SIZE", 10, 1, 500),
+  };
+}

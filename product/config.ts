@@ -1,8 +1,6 @@
-import { EnvReader, readServiceSettings, type ServiceSettings } from "../lib/config.ts";
+import { DATABASE_SETTINGS_HELP, EnvReader, readDatabaseSettings, readServiceSettings, type DatabaseSettings, type ServiceSettings } from "../lib/config.ts";
 
-export interface ProductConfig extends ServiceSettings {
-  databaseUrl: string | undefined;
-  poolSize: number;
+export interface ProductConfig extends ServiceSettings, DatabaseSettings {
   snapshotRefreshMs: number;
   snapshotProductWindow: number;
   workers: number;
@@ -12,8 +10,7 @@ export const PRODUCT_SETTINGS_HELP = `product service settings (environment):
   PRODUCT_PORT                listen port (8002)
   PRODUCT_HOST                listen address (127.0.0.1; only the gateway should be exposed)
   PRODUCT_WORKERS             processes sharing the port with reusePort (1)
-  DATABASE_URL                postgres:// URL (required for the executable)
-  DB_POOL_SIZE                connections in the pool (10)
+${DATABASE_SETTINGS_HELP}
   SNAPSHOT_REFRESH_MS         full refresh of the in-memory deal/product snapshot (1000);
                               changes arrive sooner through LISTEN/NOTIFY
   SNAPSHOT_PRODUCT_WINDOW     newest products kept in memory for list pages (1000)
@@ -24,8 +21,7 @@ export const PRODUCT_SETTINGS_HELP = `product service settings (environment):
 export function readProductConfig(env = new EnvReader()): ProductConfig {
   return {
     ...readServiceSettings(env, "PRODUCT_PORT", 8002, "127.0.0.1"),
-    databaseUrl: env.databaseUrl(),
-    poolSize: env.int("DB_POOL_SIZE", 10, 1, 500),
+    ...readDatabaseSettings(env),
     snapshotRefreshMs: env.int("SNAPSHOT_REFRESH_MS", 1000, 50, 60_000),
     snapshotProductWindow: env.int("SNAPSHOT_PRODUCT_WINDOW", 1000, 100, 100_000),
     workers: env.int("PRODUCT_WORKERS", 1, 1, 64),

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
+import { startPgBouncer, type PgBouncer } from "./pgbouncer.ts";
 
 export type ServiceName = "auth" | "product" | "gateway";
 export const SERVICES: ServiceName[] = ["auth", "product", "gateway"];
@@ -22,6 +23,11 @@ export interface StackOptions {
   /** Deletes the embedded database's data when the stack stops. */
   ephemeral?: boolean;
   databasePort?: number;
+  /**
+   * Puts a PgBouncer in transaction pooling mode between the services and the database: their
+   * DATABASE_URL goes through it, DATABASE_SESSION_URL (LISTEN, migrations) straight to it.
+   */
+  pgbouncer?: boolean;
   ports?: Partial<Record<ServiceName, number>>;
   /** Extra environment for every service (JWT_SECRET, LOG_LEVEL, ...). */
   env?: Record<string, string>;
@@ -33,7 +39,12 @@ export interface RunningStack {
   gatewayUrl: string;
   authUrl: string;
   productUrl: string;
+  /** The database itself, never the pooler: what a test connects to for a look of its own. */
   databaseUrl: string;
+  /** The services' DATABASE_URL when they run behind PgBouncer. */
+  poolerUrl: string | null;
+  /** The database settings the stack's services got, for a test that starts one more instance. */
+  databaseEnv: Record<string, string>;
   /** The embedded database, when the stack started one (tests stop and start it). */
   database: EmbeddedDatabase | null;
   ports: Record<ServiceName, number>;
@@ -91,6 +102,16 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     ? null
     : await startEmbeddedDatabase({ dir: o.dataDir, port: o.databasePort, ephemeral: o.ephemeral, onLog: (l) => log("postgres", l.trimEnd()) });
   const databaseUrl = o.databaseUrl ?? database!.url;
+  let pooler: PgBouncer | null = null;
+  try {
+    pooler = o.pgbouncer ? await startPgBouncer({ serverUrl: databaseUrl, onLog: (l) => log("pgbouncer", l) }) : null;
+  } catch (e) {
+    await database?.close();
+    throw e;
+  }
+  const databaseEnv: Record<string, string> = pooler
+    ? { DATABASE_URL: pooler.url, DATABASE_SESSION_URL: databaseUrl, DATABASE_POOL_MODE: "transaction" }
+    : { DATABASE_URL: databaseUrl };
   const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, gateway: 8000, ...o.ports };
   const urls = {
     auth: `http://127.0.0.1:${ports.auth}`,
@@ -99,7 +120,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   };
   const env = {
     ...process.env,
-    DATABASE_URL: databaseUrl,
+    ...databaseEnv,
     AUTH_PORT: String(ports.auth),
     PRODUCT_PORT: String(ports.product),
     GATEWAY_PORT: String(ports.gateway),
@@ -119,6 +140,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
     await Promise.all(["auth", "product"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await pooler?.stop();
     await database?.close();
   };
   try {
@@ -133,6 +155,8 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     authUrl: urls.auth,
     productUrl: urls.product,
     databaseUrl,
+    poolerUrl: pooler?.url ?? null,
+    databaseEnv,
     database,
     ports,
     pids: () => ({
