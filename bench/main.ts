@@ -22,6 +22,7 @@ deals, runs the scenarios and writes latest.json, latest.md and latest.svg.
   --gateway-workers N      gateway processes on one port (GATEWAY_WORKERS, default 1)
   --loadgen-processes N    load generator processes (default 2)
   --no-nginx               skip the nginx comparison even when nginx is installed
+  --pgbouncer              the services reach PostgreSQL through PgBouncer in transaction mode
   --out DIR                where the report goes (default bench/results)
   --help                   this text
 
@@ -45,6 +46,7 @@ try {
       "gateway-workers": { type: "string" },
       "loadgen-processes": { type: "string", default: "2" },
       "no-nginx": { type: "boolean", default: false },
+      pgbouncer: { type: "boolean", default: false },
       out: { type: "string", default: resolve(import.meta.dir, "results") },
       help: { type: "boolean", default: false },
     },
@@ -94,6 +96,7 @@ try {
     loadgenProcesses: positiveInt("loadgen-processes", args["loadgen-processes"], 64)!,
     gatewayWorkers: positiveInt("gateway-workers", args["gateway-workers"], 64),
     nginx: !args["no-nginx"],
+    pgbouncer: args.pgbouncer,
     only,
     progress: true,
   });

@@ -48,7 +48,7 @@ export interface RunningStack {
   /** The embedded database, when the stack started one (tests stop and start it). */
   database: EmbeddedDatabase | null;
   ports: Record<ServiceName, number>;
-  pids(): { gateway: number[]; auth: number[]; product: number[]; postgres: number | null };
+  pids(): { gateway: number[]; auth: number[]; product: number[]; postgres: number | null; pgbouncer: number | null };
   stop(): Promise<void>;
 }
 
@@ -164,6 +164,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
       auth: [children.get("auth")!.pid],
       product: [children.get("product")!.pid],
       postgres: database ? postmasterPid(database.dir) : null,
+      pgbouncer: pooler?.process.pid ?? null,
     }),
     stop,
   };
