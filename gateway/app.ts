@@ -6,7 +6,7 @@ import type { Proxy } from "./proxy.ts";
 export interface GatewayAppDeps {
   proxy: Proxy;
   runtime: ServiceRuntime;
-  /** Answers `/docs` and `/docs/json`. */
+  /** Answers `/docs`, `/docs/json` and the page's assets under `/docs/`. */
   docs: (request: Request) => Response | Promise<Response>;
   /** The client behind a connection from this loopback port, when the edge tunnels one. */
   clientOf?: (port: number) => string | undefined;
@@ -33,5 +33,5 @@ export function buildGatewayApp(d: GatewayAppDeps) {
   return app
     .use(createServiceApp({ ...d.runtime, service: "gateway" }))
     .get("/docs", ({ request }) => d.docs(request))
-    .get("/docs/json", ({ request }) => d.docs(request));
+    .get("/docs/*", ({ request }) => d.docs(request));
 }

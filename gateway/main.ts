@@ -7,16 +7,15 @@ import { IDLE_TIMEOUT_S, listenApp, listenFailure, runMain, stopOnSignal } from 
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { startExtraWorkers, stopWorkers } from "../lib/workers.ts";
-import { apiDocsHandler } from "./api-docs.ts";
+import { ApiDocs } from "./api-docs.ts";
 import { buildGatewayApp } from "./app.ts";
-import { GATEWAY_SETTINGS_HELP, readGatewayConfig } from "./config.ts";
+import { GATEWAY_SETTINGS } from "./config.ts";
 import { startEdge, type Edge } from "./edge.ts";
 import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 import { registerUpstreamMetrics } from "./upstream-metrics.ts";
 
-await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "GATEWAY_PORT", defaultPort: 8000 }, async () => {
-  const config = readGatewayConfig();
+await runMain(GATEWAY_SETTINGS, async (config) => {
   const log = createLogger("gateway", config.logLevel);
   const poolOptions = {
     maxConnections: config.upstreamMaxConnections,
@@ -44,8 +43,12 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
       log.warn("upstream error", { requestId, upstream, kind: e.kind, error: e.message });
     },
   });
+  const docs = new ApiDocs([
+    { service: "auth", urls: config.authUrls, path: "/auth/openapi.json" },
+    { service: "product", urls: config.productUrls, path: "/products/openapi.json" },
+  ]);
   let edge: Edge | null = null;
-  const app = buildGatewayApp({ proxy, runtime, docs: apiDocsHandler(runtime), clientOf: (port) => edge?.clientOf(port) });
+  const app = buildGatewayApp({ proxy, runtime, docs: docs.handle, clientOf: (port) => edge?.clientOf(port) });
   // Only the edge and this machine reach the app; each process has its own.
   listenApp(app, { port: 0, host: "127.0.0.1", maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs });
   const reusePort = config.workers > 1;

@@ -39,15 +39,22 @@ interface ValidationIssue {
   path: string;
   message: string;
   summary?: string;
+  /** The schema's own sentence for a value that does not fit it (its `error` option). */
+  schema?: { error?: unknown };
 }
 
-/** Elysia's validation error, reduced to the field the client got wrong. */
+/**
+ * Elysia's validation error, reduced to the field the client got wrong and a sentence: the
+ * schema's own words when it has them ("size must be an integer from 1 to 100"), else
+ * TypeBox's description of the rule, prefixed with the field.
+ */
 function validationDetails(error: unknown): { field: string; message: string } {
   const e = error as { type?: string; all?: ValidationIssue[] };
   const first = e.all?.find((i) => i.path) ?? e.all?.[0];
   const field = first?.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : (e.type ?? "body");
-  const message = first?.summary ?? first?.message ?? "Invalid input";
-  return { field, message };
+  const own = first?.schema?.error;
+  if (typeof own === "string") return { field, message: own };
+  return { field, message: `Invalid ${field}: ${first?.summary ?? first?.message ?? "Invalid input"}` };
 }
 
 export function createServiceApp(o: ServiceAppOptions) {
@@ -96,7 +103,7 @@ export function createServiceApp(o: ServiceAppOptions) {
         response = apiErrorResponse(error);
       } else if (code === "VALIDATION") {
         const { field, message } = validationDetails(error);
-        response = errorResponse("VALIDATION_ERROR", `Invalid ${field}: ${message}`, { field });
+        response = errorResponse("VALIDATION_ERROR", message, { field });
       } else if (code === "PARSE") {
         response = errorResponse("VALIDATION_ERROR", "The body is not valid JSON", { field: "body" });
       } else if (code === "NOT_FOUND") {

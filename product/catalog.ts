@@ -1,6 +1,7 @@
 /** Data access for products and deals (schema `product`). */
 import type { Sql } from "../lib/db.ts";
-import type { DealRow, ProductRow } from "./model.ts";
+import { INT32_MAX } from "./model.ts";
+import type { DealRow, ProductRow } from "./rows.ts";
 
 export interface NewProduct {
   name: string;
@@ -24,8 +25,6 @@ export interface NewDeal {
 export type StockChange =
   | { ok: true; product_id: string; stock: number; updated_at: Date }
   | { ok: false; reason: "not_found" | "insufficient" | "too_large" };
-
-const MAX_INT = 2_147_483_647;
 
 const DEAL_COLUMNS = `d.id, d.product_id, d.deal_price, d.deal_stock, d.remaining_stock, d.starts_at, d.ends_at, d.created_at,
   p.id as p_id, p.name as p_name, p.description as p_description, p.price as p_price, p.stock as p_stock,
@@ -84,7 +83,7 @@ export class Catalog {
   async changeStock(id: string, delta: number): Promise<StockChange> {
     const [row] = await this.sql<{ product_id: string; stock: number; updated_at: Date }[]>`
       update product.products set stock = stock + ${delta}, updated_at = clock_timestamp()
-      where id = ${id} and stock::bigint + ${delta}::bigint between 0 and ${MAX_INT}
+      where id = ${id} and stock::bigint + ${delta}::bigint between 0 and ${INT32_MAX}
       returning id as product_id, stock, updated_at`;
     if (row) return { ok: true, ...row };
     const current = await this.product(id);

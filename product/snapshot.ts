@@ -4,9 +4,15 @@
  * changed (LISTEN/NOTIFY), on a timer as a safety net, and never by a request: a request only
  * re-renders from memory, which also makes deals start and end on the clock to the
  * millisecond. Reloads are single-flight: whoever asks while one runs gets one more after it.
+ *
+ * Reads after writes: the instance that answered a write must show it in its lists right
+ * away, so a write's handler awaits `caughtUp()` before answering: a reload that started
+ * after the write committed (the one in flight may have read the data before it). Writers
+ * that arrive together share that one reload, so coalescing reloads under load stays free to
+ * decide when the next one runs; it only has to start after the writers asked.
  */
 import type { Catalog } from "./catalog.ts";
-import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./model.ts";
+import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
 
 export interface RenderedPage {
   body: Uint8Array;
@@ -41,6 +47,9 @@ export class CatalogSnapshot {
   private productPages = new Map<string, RenderedPage>();
   private running: Promise<void> | null = null;
   private again = false;
+  /** How many reloads have started; a waiter needs one numbered above what it saw. */
+  private reloadsStarted = 0;
+  private waiters: { after: number; done: () => void }[] = [];
   lastError: unknown = null;
   loads = 0;
   failures = 0;
@@ -69,6 +78,7 @@ export class CatalogSnapshot {
     this.running = (async () => {
       do {
         this.again = false;
+        const reload = ++this.reloadsStarted;
         try {
           this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
           this.lastError = null;
@@ -77,13 +87,38 @@ export class CatalogSnapshot {
           this.lastError = e;
           this.failures++;
           this.onError(e);
+          // The writes are committed whatever the snapshot does; their answers are not held
+          // back while the database cannot be read (the timer's next reload catches up).
+          this.release(Number.POSITIVE_INFINITY);
           return;
         }
+        this.release(reload);
       } while (this.again);
     })().finally(() => {
       this.running = null;
     });
     return this.running;
+  }
+
+  /**
+   * Resolves once a reload that started after this call has finished, so whatever was
+   * committed before the call is in memory (or that reload failed, see `refresh`).
+   */
+  caughtUp(): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.waiters.push({ after: this.reloadsStarted, done: resolve });
+    void this.refresh();
+    return promise;
+  }
+
+  private release(reload: number): void {
+    if (this.waiters.length === 0) return;
+    const waiting: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.after < reload) w.done();
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
   }
 
   private install(data: SnapshotData): void {

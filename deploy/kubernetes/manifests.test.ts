@@ -2,7 +2,7 @@
  * The Kubernetes manifests, without a cluster: every object of the base and of each overlay,
  * built by the resolver in kustomize.ts (held to `kubectl kustomize` when kubectl is here),
  * is valid against the Kubernetes API schemas (kubernetes-models); every setting a manifest
- * gives a service is one its config reads; every port is the one it listens on with those
+ * gives a service is in its settings table (and a value it accepts); every port is the one it listens on with those
  * settings, and every probe path answers 200 on a running stack; the rules the issue sets
  * (probes, resources, security context, graceful stop, autoscalers, budgets, spread) hold.
  */
@@ -17,11 +17,10 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import type { IContainer } from "kubernetes-models/v1/Container";
-import { readAuthConfig } from "../../auth/config.ts";
-import { readGatewayConfig } from "../../gateway/config.ts";
-import { EnvReader } from "../../lib/config.ts";
+import { AUTH_SETTINGS } from "../../auth/config.ts";
+import { GATEWAY_SETTINGS } from "../../gateway/config.ts";
 import { testStack } from "../../lib/testing/test-stack.ts";
-import { readProductConfig } from "../../product/config.ts";
+import { PRODUCT_SETTINGS } from "../../product/config.ts";
 import { PENDING_PORTS, PENDING_SETTINGS } from "../pending.ts";
 import { buildKustomization, parseYamlDocuments, type K8sObject } from "./kustomize.ts";
 
@@ -61,17 +60,17 @@ function containerEnv(objects: K8sObject[], c: IContainer): Record<string, strin
   return env;
 }
 
-/** Every variable a service's config reads (recorded while it reads `values`), and the result. */
+/** The variables in a service's settings table, and the port it listens on with `values`. */
 function settingsRead(service: ServiceName, values: Record<string, string>): { names: Set<string>; port: number } {
-  const names = new Set<string>();
-  const env = new Proxy(values, { get: (t, k: string) => (names.add(k), t[k]) });
-  const readers = { gateway: readGatewayConfig, auth: readAuthConfig, product: readProductConfig } as const;
   if (service === "order") {
     // The order service lands from its own branch; until then its names are pending.
-    if (existsSync(resolve(ROOT, "../../order/config.ts"))) throw new Error("order/config.ts exists now: read its settings here and empty PENDING_SETTINGS.order");
-    return { names, port: Number(values.ORDER_PORT ?? 8003) };
+    if (existsSync(resolve(ROOT, "../../order/config.ts"))) throw new Error("order/config.ts exists now: use its settings table here and empty PENDING_SETTINGS.order");
+    return { names: new Set(), port: Number(values.ORDER_PORT ?? 8003) };
   }
-  return { names, port: readers[service](new EnvReader(env)).port };
+  const settings = { gateway: GATEWAY_SETTINGS, auth: AUTH_SETTINGS, product: PRODUCT_SETTINGS }[service];
+  const names = new Set(Object.values(settings.table).map((s) => s.env));
+  // Reading them all also proves every value the manifest gives is one the service accepts.
+  return { names, port: settings.read(values).port };
 }
 
 const deploymentOf = (objects: K8sObject[], service: ServiceName) => find(objects, "Deployment", service) as unknown as Deployment;
