@@ -111,7 +111,7 @@ describe("logs and traces", () => {
   let product: ServiceProcess;
   beforeAll(async () => {
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`, LOG_LEVEL: "info" };
-    product = await startService("product", { ...otel, DATABASE_URL: stack.databaseUrl });
+    product = await startService("product", { ...otel, ...stack.databaseEnv });
     gateway = await startService("gateway", { ...otel, JWT_SECRET: TEST_JWT_SECRET, PRODUCT_URL: product.url, AUTH_URL: `http://127.0.0.1:${freePort()}` });
   });
   afterAll(async () => {

@@ -95,7 +95,7 @@ describe("graceful shutdown", () => {
   test("SIGTERM with requests in flight: every one is answered, then exit 0", async () => {
     const stack = await testStack();
     const sql = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
-    const product = await startService("product", { DATABASE_URL: stack.databaseUrl, SHUTDOWN_GRACE_MS: "5000" });
+    const product = await startService("product", { ...stack.databaseEnv, SHUTDOWN_GRACE_MS: "5000" });
     const [row] = await sql`insert into product.products (name, price, stock) values ('shutdown test', 1, 1) returning id`;
     // Hold the table so that reads by id wait in the database: they are surely in flight.
     const lock = await sql.reserve();
