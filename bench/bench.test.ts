@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testStack } from "../lib/testing/test-stack.ts";
 import { runBench } from "./run.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 test("a tiny run of every scenario writes a complete report", async () => {
   const stack = await testStack();

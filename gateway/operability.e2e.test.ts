@@ -4,6 +4,9 @@ import { freePort } from "../lib/stack/free-port.ts";
 import { call, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 /** Samples of a Prometheus text exposition; throws on a line that is not valid. */
 function parsePrometheus(text: string): Map<string, number> {

@@ -11,6 +11,9 @@ import { call } from "./testing/http.ts";
 import { serviceCommand } from "./stack/stack.ts";
 import { spawnService, startService, testMode } from "./testing/service-process.ts";
 import { testStack } from "./testing/test-stack.ts";
+import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 async function failsToStart(service: "auth" | "product" | "gateway", env: Record<string, string>) {
   const child = spawnService(service, env);

@@ -15,6 +15,9 @@ import { freePort } from "../../lib/stack/free-port.ts";
 import { call, eventually, registerAndLogin } from "../../lib/testing/http.ts";
 import { testStack } from "../../lib/testing/test-stack.ts";
 import { PENDING_METRICS } from "../pending.ts";
+import { useEndToEndTimeouts } from "../../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const DIR = resolve(import.meta.dir);
 const PROMETHEUS = Bun.which("prometheus");
@@ -77,6 +80,7 @@ beforeAll(async () => {
     gateway: `127.0.0.1:${stack.ports.gateway}`,
     auth: `127.0.0.1:${stack.ports.auth}`,
     product: `127.0.0.1:${stack.ports.product}`,
+    order: `127.0.0.1:${stack.ports.order}`,
   };
   for (const t of Object.values(targets)) for (const n of exported(await (await fetch(`http://${t}/metrics`)).text())) exportedNames.add(n);
 
@@ -87,7 +91,7 @@ beforeAll(async () => {
     ...committed,
     global: { scrape_interval: "1s", evaluation_interval: "1s" },
     rule_files: committed.rule_files.map((f: string) => join(DIR, f)),
-    // The committed jobs, pointed at this stack; order is not in it yet (branch order).
+    // The committed jobs, pointed at this stack.
     scrape_configs: committed.scrape_configs.filter((j: { job_name: string }) => targets[j.job_name]).map((j: { job_name: string }) => ({ ...j, static_configs: [{ targets: [targets[j.job_name]] }] })),
   };
   writeFileSync(join(workDir, "prometheus.yml"), JSON.stringify(config));
