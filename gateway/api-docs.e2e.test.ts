@@ -8,6 +8,9 @@ import { freePort } from "../lib/stack/free-port.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { routeOf } from "./route-table.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let authUrl = "";
@@ -104,5 +107,5 @@ describe("a service the gateway cannot reach", () => {
     expect(paths).toContain("/auth/register");
     expect(paths).toContain("/orders/{id}/cancel");
     expect(paths.some((p) => p.startsWith("/products"))).toBe(false);
-  }, 30_000);
+  });
 });

@@ -3,6 +3,7 @@
  * call, with real processes and a real PostgreSQL, and stopped after the last test.
  *   TEST_STACK_MODE=binary   run the compiled executables from dist/ instead of the sources
  *   TEST_DATABASE_URL=...    use that PostgreSQL instead of an embedded one
+ *   TEST_PGBOUNCER=1         the services reach it through a real PgBouncer in transaction mode
  */
 import { afterAll } from "bun:test";
 import { resolve } from "node:path";
@@ -30,6 +31,7 @@ export function testStack(): Promise<RunningStack> {
       databaseUrl: process.env.TEST_DATABASE_URL || undefined,
       dataDir,
       ephemeral: true,
+      pgbouncer: process.env.TEST_PGBOUNCER === "1",
       databasePort: freePort(),
       ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
       env: {
