@@ -36,7 +36,7 @@ export function buildApiDocs(runtime: ServiceRuntime) {
         exclude: { paths: ["/ready", "/metrics"] },
       }),
     )
-    .use(buildAuthApp({ users: inert, limiter: inert, runtime, jwtSecret: "docs-only", accessTtlSeconds: 1, refreshTtlSeconds: 1, databaseAnswers: inert }))
+    .use(buildAuthApp({ accounts: inert, users: inert, runtime, jwtSecret: "docs-only", accessTtlSeconds: 1, refreshTtlSeconds: 1, databaseAnswers: inert }))
     .use(buildProductApp({ catalog: inert, snapshot: inert, runtime, databaseAnswers: inert }));
 }
 
