@@ -37,14 +37,15 @@ export class Accounts {
     const keys = [`email:${email}`, `ip:${client}`];
     const wait = Math.max(...keys.map((k) => this.d.limiter.retryAfter(k)));
     if (wait > 0) throw new ApiError("RATE_LIMITED", "Too many failed logins; try again later", { retry_after: wait }, { "retry-after": String(wait) });
+    // Refused before the database is asked, so a storm's excess costs next to nothing.
+    if (this.d.hasher.saturated) throw this.shed("login");
     const user = await this.d.users.findByEmail(email);
     let ok: boolean;
     try {
       ok = await this.d.hasher.verify(password, user?.password_hash);
     } catch (e) {
       if (!(e instanceof Overloaded)) throw e;
-      this.d.onShed("login");
-      throw busy("logins");
+      throw this.shed("login");
     }
     if (!user || !ok) {
       for (const k of keys) this.d.limiter.recordFailure(k);
@@ -61,10 +62,14 @@ export class Accounts {
       hash = await this.d.hasher.hash(password);
     } catch (e) {
       if (!(e instanceof Overloaded)) throw e;
-      this.d.onShed("register");
-      throw busy("registrations");
+      throw this.shed("register");
     }
     return this.d.users.create(email.trim().toLowerCase(), hash, name);
+  }
+
+  private shed(operation: "login" | "register"): ApiError {
+    this.d.onShed(operation);
+    return busy(operation === "login" ? "logins" : "registrations");
   }
 
   // Best effort: the login has succeeded whatever happens here; a shed or failed rehash is

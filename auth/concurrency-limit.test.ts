@@ -20,6 +20,7 @@ test("runs at most `concurrency` at once, queues `queue` more in order, refuses 
   const results = Array.from({ length: 7 }, (_, i) => limit.run(task(i)).then((v) => v, (e) => e));
   await Bun.sleep(0);
   expect(limit.load).toEqual({ running: 2, waiting: 3 });
+  expect(limit.full).toBe(true);
   expect(await results[5]).toBeInstanceOf(Overloaded);
   expect(await results[6]).toBeInstanceOf(Overloaded);
   while (releases.length) {
@@ -29,6 +30,7 @@ test("runs at most `concurrency` at once, queues `queue` more in order, refuses 
   expect(await Promise.all(results.slice(0, 5))).toEqual([0, 1, 2, 3, 4]);
   expect(order).toEqual([0, 1, 2, 3, 4]);
   expect(most).toBe(2);
+  expect(limit.full).toBe(false);
   expect(limit.load).toEqual({ running: 0, waiting: 0 });
 });
 

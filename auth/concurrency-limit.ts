@@ -32,6 +32,11 @@ export class ConcurrencyLimit {
     }
   }
 
+  /** Whether a task given now would be refused: for refusing before doing any other work for it. */
+  get full(): boolean {
+    return this.running >= this.concurrency && this.waiting.length >= this.queue;
+  }
+
   /** Tasks running and waiting now. */
   get load(): { running: number; waiting: number } {
     return { running: this.running, waiting: this.waiting.length };

@@ -40,6 +40,11 @@ export class PasswordHasher {
     });
   }
 
+  /** Whether a hash asked for now would be refused (Overloaded). */
+  get saturated(): boolean {
+    return this.limit.full;
+  }
+
   /** Whether `stored` was made with another algorithm or cost than this hasher's. */
   needsRehash(stored: string): boolean {
     const m = ARGON2ID.exec(stored);
