@@ -7,7 +7,7 @@ import { IDLE_TIMEOUT_S, listenApp, listenFailure, runMain, stopOnSignal } from 
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { startExtraWorkers, stopWorkers } from "../lib/workers.ts";
-import { apiDocsHandler } from "./api-docs.ts";
+import { ApiDocs } from "./api-docs.ts";
 import { buildGatewayApp } from "./app.ts";
 import { GATEWAY_SETTINGS } from "./config.ts";
 import { startEdge, type Edge } from "./edge.ts";
@@ -15,21 +15,25 @@ import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 import { registerUpstreamMetrics } from "./upstream-metrics.ts";
 
+/** A kept-alive upstream connection unused this long is closed (below the services' own idle timeout). */
+const UPSTREAM_IDLE_MS = 20_000;
+
 await runMain(GATEWAY_SETTINGS, async (config) => {
   const log = createLogger("gateway", config.logLevel);
   const poolOptions = {
     maxConnections: config.upstreamMaxConnections,
     timeoutMs: config.upstreamTimeoutMs,
     connectTimeoutMs: config.upstreamConnectTimeoutMs,
-    idleMs: 20_000,
+    idleMs: UPSTREAM_IDLE_MS,
     downMs: config.upstreamDownMs,
   };
   const upstreams = {
     auth: new Upstream("auth", config.authUrls, poolOptions),
     product: new Upstream("product", config.productUrls, poolOptions),
+    order: new Upstream("order", config.orderUrls, poolOptions),
   };
   const runtime = serviceRuntime("gateway", config, log);
-  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product]);
+  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product, upstreams.order]);
   const proxy = createProxy({
     upstreams,
     verifier: new TokenVerifier(config.jwtSecret, "access", config.tokenCacheSize),
@@ -43,8 +47,12 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
       log.warn("upstream error", { requestId, upstream, kind: e.kind, error: e.message });
     },
   });
+  const docs = new ApiDocs([
+    { service: "auth", urls: config.authUrls, path: "/auth/openapi.json" },
+    { service: "product", urls: config.productUrls, path: "/products/openapi.json" },
+  ]);
   let edge: Edge | null = null;
-  const app = buildGatewayApp({ proxy, runtime, docs: apiDocsHandler(runtime), clientOf: (port) => edge?.clientOf(port) });
+  const app = buildGatewayApp({ proxy, runtime, docs: docs.handle, clientOf: (port) => edge?.clientOf(port) });
   // Only the edge and this machine reach the app; each process has its own.
   listenApp(app, { port: 0, host: "127.0.0.1", maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs });
   const reusePort = config.workers > 1;
@@ -59,7 +67,8 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
     await Promise.all([edge!.stop(), app.server?.stop(false), stopWorkers(workers)]);
     upstreams.auth.close();
     upstreams.product.close();
+    upstreams.order.close();
     await runtime.tracer?.close();
   });
-  log.info("ready", { url: `http://${config.host}:${edge.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
+  log.info("ready", { url: `http://${config.host}:${edge.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), order: config.orderUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
 });
