@@ -21,7 +21,7 @@ export interface AccountsDeps {
   onShed: (operation: "login" | "register") => void;
 }
 
-/** Seconds a shed client is told to wait: a queue this short drains well within it. */
+/** Seconds a shed client is told to wait: about what a full queue of this length takes to drain. */
 export const SHED_RETRY_AFTER_S = 1;
 
 /** The contract's 503 for work refused because too many hashes are waiting. */

@@ -27,7 +27,7 @@ test("a tiny run of every scenario writes a complete report", async () => {
       expect(0 < s.p50_ms && s.p50_ms <= s.p95_ms && s.p95_ms <= s.p99_ms && s.p99_ms <= s.max_ms).toBe(true);
       expect(s.mean_ms).toBeGreaterThan(0);
       for (const part of ["gateway", "auth", "product", "postgres", "loadgen"]) {
-        expect(typeof s.cpu[part]).toBe("number");
+        expect({ name: s.name, part, cpu: typeof s.cpu[part] }).toEqual({ name: s.name, part, cpu: "number" });
         expect(s.rss_mb[part]).toBeGreaterThan(0);
       }
       expect(s.cpu.loadgen).toBeGreaterThan(0);
