@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, eventually, expectError } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { accessToken } from "../lib/testing/tokens.ts";
 
 let gw = "";
@@ -26,7 +26,7 @@ beforeAll(async () => {
   databaseUrl = stack.databaseUrl;
   sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
   admin = accessToken(TEST_JWT_SECRET);
-}, STACK_START_TIMEOUT_MS);
+}, 30_000);
 
 afterAll(async () => {
   await second?.stop();
