@@ -4,13 +4,18 @@
  *   TEST_STACK_MODE=binary   run the compiled executables from dist/ instead of the sources
  *   TEST_DATABASE_URL=...    use that PostgreSQL instead of an embedded one
  */
-import { afterAll } from "bun:test";
+import { afterAll, setDefaultTimeout } from "bun:test";
 import { resolve } from "node:path";
 import { rmSync } from "node:fs";
 import { freePort } from "../stack/free-port.ts";
 import { startStack, type RunningStack } from "../stack/stack.ts";
 
 export const TEST_JWT_SECRET = "test-secret-for-the-end-to-end-suite-0123456789";
+
+// bunfig's `[test] timeout` is not applied by bun 1.4.5: a test or hook got 5 s, and one that
+// timed out had the processes it waited on killed (the shared stack, so every suite after it
+// failed). Loaded first (bunfig's preload), this sets the default for every file of the run.
+setDefaultTimeout(30_000);
 
 let started: Promise<RunningStack> | null = null;
 const logs: string[] = [];
