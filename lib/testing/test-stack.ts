@@ -17,11 +17,6 @@ setDefaultTimeout(30_000);
 
 export const TEST_JWT_SECRET = "test-secret-for-the-end-to-end-suite-0123456789";
 
-// bunfig's `[test] timeout` is not applied by bun 1.4.5: a test or hook got 5 s, and one that
-// timed out had the processes it waited on killed (the shared stack, so every suite after it
-// failed). Loaded first (bunfig's preload), this sets the default for every file of the run.
-setDefaultTimeout(30_000);
-
 let started: Promise<RunningStack> | null = null;
 
 export function testStack(): Promise<RunningStack> {
