@@ -3,11 +3,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connectDatabase, type Sql } from "../lib/db.ts";
 import { createLogger } from "../lib/log.ts";
 import { createServiceMetrics } from "../lib/metrics.ts";
-import { testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { uniqueEmail } from "../lib/testing/http.ts";
 import { buildAuthApp } from "./app.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { Users } from "./users.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let sql: Sql;
 let app: ReturnType<typeof buildAuthApp>;
@@ -22,7 +25,7 @@ beforeAll(async () => {
     refreshTtlSeconds: 86400,
     databaseAnswers: async () => true,
   });
-});
+}, STACK_START_TIMEOUT_MS);
 afterAll(() => sql.end());
 
 const post = (path: string, body: unknown, from = "203.0.113.7") =>
