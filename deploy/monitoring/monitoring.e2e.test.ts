@@ -72,9 +72,11 @@ beforeAll(async () => {
   // Traffic of every kind the panels show: answered, refused, unknown routes, logins.
   const user = await registerAndLogin(stack.gatewayUrl, "monitoring");
   await Promise.all([call(stack.gatewayUrl, "GET", "/products/deals"), call(stack.gatewayUrl, "GET", "/nope"), call(stack.gatewayUrl, "GET", "/auth/users/me", { token: user.access })]);
-  // Until the gateway's admin listener lands (branch edge), its /metrics is on the public port.
+  // The gateway's /metrics is on its admin listener once branch edge lands (the stack then
+  // says where); until then on the public port.
+  const gatewayMetrics = new URL((stack as { gatewayAdminUrl?: string }).gatewayAdminUrl ?? stack.gatewayUrl);
   const targets: Record<string, string> = {
-    gateway: `127.0.0.1:${stack.ports.gateway}`,
+    gateway: gatewayMetrics.host,
     auth: `127.0.0.1:${stack.ports.auth}`,
     product: `127.0.0.1:${stack.ports.product}`,
   };
