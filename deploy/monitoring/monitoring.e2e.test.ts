@@ -121,14 +121,14 @@ describe.skipIf(!PROMETHEUS)("Prometheus against a running stack", () => {
       expect(loaded.length).toBe(rules.length);
       expect(loaded.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.health} ${r.lastError ?? ""}`)).toEqual([]);
     }, 10_000, 200);
-  });
+  }, 30_000);
 
   test("the recording rules have series from this stack's traffic", async () => {
     await eventually(async () => {
       const r = await query('service_route:http_requests:rate1m{service="gateway",route="/products/deals"}');
       expect(r.data?.result.length).toBe(1);
     }, 10_000, 250);
-  });
+  }, 30_000);
 
   test.each([...rules.map((r) => ({ title: `rule ${r.record ?? r.alert}`, expr: r.expr })), ...panelQueries])("$title: valid PromQL over exported metrics", async ({ expr }) => {
     const r = await query(expr);
