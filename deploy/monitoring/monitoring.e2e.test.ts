@@ -80,6 +80,9 @@ beforeAll(async () => {
     auth: `127.0.0.1:${stack.ports.auth}`,
     product: `127.0.0.1:${stack.ports.product}`,
   };
+  // The order service is in the stack once its branch lands.
+  const orderUrl = (stack as { orderUrl?: string }).orderUrl;
+  if (orderUrl) targets.order = new URL(orderUrl).host;
   for (const t of Object.values(targets)) for (const n of exported(await (await fetch(`http://${t}/metrics`)).text())) exportedNames.add(n);
 
   const committed = Bun.YAML.parse(readFileSync(join(DIR, "prometheus.yml"), "utf8")) as any;
@@ -89,7 +92,7 @@ beforeAll(async () => {
     ...committed,
     global: { scrape_interval: "1s", evaluation_interval: "1s" },
     rule_files: committed.rule_files.map((f: string) => join(DIR, f)),
-    // The committed jobs, pointed at this stack; order is not in it yet (branch order).
+    // The committed jobs, pointed at this stack.
     scrape_configs: committed.scrape_configs.filter((j: { job_name: string }) => targets[j.job_name]).map((j: { job_name: string }) => ({ ...j, static_configs: [{ targets: [targets[j.job_name]] }] })),
   };
   writeFileSync(join(workDir, "prometheus.yml"), JSON.stringify(config));
