@@ -132,6 +132,10 @@ describe.each(KUSTOMIZATIONS)("%s", (k) => {
     expect(svc.spec!.selector).toEqual(d.spec!.selector.matchLabels!);
     for (const [key, value] of Object.entries(d.spec!.selector.matchLabels!)) expect(d.spec!.template.metadata!.labels![key]).toBe(value);
     for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) expect(ports.has(String(probe!.httpGet!.port))).toBe(true);
+    const scrape = d.spec!.template.metadata!.annotations!;
+    expect(scrape["prometheus.io/scrape"]).toBe("true");
+    expect([...ports.values()]).toContain(Number(scrape["prometheus.io/port"]));
+    expect(scrape["prometheus.io/path"]).toBe("/metrics");
     expect([c.startupProbe!.httpGet!.path, c.livenessProbe!.httpGet!.path, c.readinessProbe!.httpGet!.path]).toEqual(["/health", "/health", "/ready"]);
   });
 
@@ -191,6 +195,7 @@ describe("on a running stack", () => {
     for (const s of SERVICES) {
       const url = urls[s];
       if (!url) {
+        // Not in the stack until its branch lands.
         expect(PENDING_PORTS[s]).toBeDefined();
         continue;
       }
@@ -200,5 +205,6 @@ describe("on a running stack", () => {
         expect({ service: s, path: probe!.httpGet!.path, status: res.status }).toEqual({ service: s, path: probe!.httpGet!.path!, status: 200 });
       }
     }
-  });
+    // It may be the first to start the shared stack, on a machine busy with other suites.
+  }, 60_000);
 });

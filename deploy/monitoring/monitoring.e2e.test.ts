@@ -75,13 +75,18 @@ beforeAll(async () => {
   // Traffic of every kind the panels show: answered, refused, unknown routes, logins.
   const user = await registerAndLogin(stack.gatewayUrl, "monitoring");
   await Promise.all([call(stack.gatewayUrl, "GET", "/products/deals"), call(stack.gatewayUrl, "GET", "/nope"), call(stack.gatewayUrl, "GET", "/auth/users/me", { token: user.access })]);
-  // Until the gateway's admin listener lands (branch edge), its /metrics is on the public port.
+  // The gateway's /metrics is on its admin listener once branch edge lands (the stack then
+  // says where); until then on the public port.
+  const gatewayMetrics = new URL((stack as { gatewayAdminUrl?: string }).gatewayAdminUrl ?? stack.gatewayUrl);
   const targets: Record<string, string> = {
-    gateway: `127.0.0.1:${stack.ports.gateway}`,
+    gateway: gatewayMetrics.host,
     auth: `127.0.0.1:${stack.ports.auth}`,
     product: `127.0.0.1:${stack.ports.product}`,
     order: `127.0.0.1:${stack.ports.order}`,
   };
+  // The order service is in the stack once its branch lands.
+  const orderUrl = (stack as { orderUrl?: string }).orderUrl;
+  if (orderUrl) targets.order = new URL(orderUrl).host;
   for (const t of Object.values(targets)) for (const n of exported(await (await fetch(`http://${t}/metrics`)).text())) exportedNames.add(n);
 
   const committed = Bun.YAML.parse(readFileSync(join(DIR, "prometheus.yml"), "utf8")) as any;
@@ -123,14 +128,14 @@ describe.skipIf(!PROMETHEUS)("Prometheus against a running stack", () => {
       expect(loaded.length).toBe(rules.length);
       expect(loaded.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.health} ${r.lastError ?? ""}`)).toEqual([]);
     }, 10_000, 200);
-  });
+  }, 30_000);
 
   test("the recording rules have series from this stack's traffic", async () => {
     await eventually(async () => {
       const r = await query('service_route:http_requests:rate1m{service="gateway",route="/products/deals"}');
       expect(r.data?.result.length).toBe(1);
     }, 10_000, 250);
-  });
+  }, 30_000);
 
   test.each([...rules.map((r) => ({ title: `rule ${r.record ?? r.alert}`, expr: r.expr })), ...panelQueries])("$title: valid PromQL over exported metrics", async ({ expr }) => {
     const r = await query(expr);
