@@ -1,15 +1,17 @@
 /** The gateway's HTTP app: `/auth/*` and `/products/*` proxied; its own health, metrics and API docs. */
 import { Elysia } from "elysia";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
-import type { Proxy } from "./proxy.ts";
+import type { RequestProxy } from "./proxy.ts";
 
 export interface GatewayAppDeps {
-  proxy: Proxy;
+  proxy: RequestProxy;
   runtime: ServiceRuntime;
   /** Answers `/docs` and `/docs/json`. */
   docs: (request: Request) => Response | Promise<Response>;
   /** The client behind a connection from this loopback port, when the edge tunnels one. */
   clientOf?: (port: number) => string | undefined;
+  /** `/metrics` on this app (default); false when the admin listener serves it instead. */
+  publicMetrics?: boolean;
 }
 
 const PROXIED_PATHS = ["/auth", "/auth/*", "/products", "/products/*"];
@@ -31,7 +33,7 @@ export function buildGatewayApp(d: GatewayAppDeps) {
   let app = new Elysia({ name: "gateway-routes", handler: { standardHostname: false }, serve: { routes } });
   for (const path of PROXIED_PATHS) app = app.all(path, forward, { parse: "none" });
   return app
-    .use(createServiceApp({ ...d.runtime, service: "gateway" }))
+    .use(createServiceApp({ ...d.runtime, service: "gateway", metricsRoute: d.publicMetrics !== false }))
     .get("/docs", ({ request }) => d.docs(request))
     .get("/docs/json", ({ request }) => d.docs(request));
 }

@@ -28,6 +28,8 @@ export interface ServiceAppOptions extends ServiceRuntime {
   prefix?: string;
   /** Readiness for load balancers: what the service needs to serve, each checked. */
   readiness?: () => Promise<Readiness>;
+  /** Serve `/metrics` here (default); the gateway serves it on its admin listener instead. */
+  metricsRoute?: boolean;
 }
 
 export interface Readiness {
@@ -54,7 +56,7 @@ export function createServiceApp(o: ServiceAppOptions) {
   const health = JSON.stringify({ status: "healthy", service: o.service });
   const healthResponse = () => new Response(health, { headers: { "content-type": "application/json" } });
   const started = new WeakMap<Request, number>();
-  return new Elysia({ name: o.service, handler: { standardHostname: false } })
+  const app = new Elysia({ name: o.service, handler: { standardHostname: false } })
     .derive({ as: "global" }, ({ request, set }) => {
       const requestId = requestIdOf(request.headers);
       set.headers["x-request-id"] = requestId;
@@ -113,12 +115,14 @@ export function createServiceApp(o: ServiceAppOptions) {
     })
     .get("/health", healthResponse)
     .get(`${o.prefix ?? ""}/health`, healthResponse)
-    .get("/metrics", () => metricsResponse(o.metrics))
     .get("/ready", async () => {
       const r = o.readiness ? await o.readiness() : { ready: true, checks: {} };
       if (r.ready) return { status: "ready", service: o.service, checks: r.checks };
       return errorResponse("UNAVAILABLE", `${o.service} is not ready`, r.checks);
     });
+  // Elysia's route methods add to the instance they are called on.
+  if (o.metricsRoute !== false) app.get("/metrics", () => metricsResponse(o.metrics));
+  return app;
 }
 
 /** The runtime a service's main builds from its settings. */

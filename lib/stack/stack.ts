@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
+import { freePort } from "./free-port.ts";
 
 export type ServiceName = "auth" | "product" | "gateway";
 export const SERVICES: ServiceName[] = ["auth", "product", "gateway"];
@@ -23,6 +24,8 @@ export interface StackOptions {
   ephemeral?: boolean;
   databasePort?: number;
   ports?: Partial<Record<ServiceName, number>>;
+  /** The gateway's admin listener (metrics); default 8100, or a free port when `ports` names the gateway's. */
+  gatewayAdminPort?: number;
   /** Extra environment for every service (JWT_SECRET, LOG_LEVEL, ...). */
   env?: Record<string, string>;
   /** Receives every line a service prints; default: prefixed on stdout. */
@@ -31,6 +34,8 @@ export interface StackOptions {
 
 export interface RunningStack {
   gatewayUrl: string;
+  /** Where the gateway serves its metrics (its admin listener). */
+  gatewayAdminUrl: string;
   authUrl: string;
   productUrl: string;
   databaseUrl: string;
@@ -92,6 +97,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     : await startEmbeddedDatabase({ dir: o.dataDir, port: o.databasePort, ephemeral: o.ephemeral, onLog: (l) => log("postgres", l.trimEnd()) });
   const databaseUrl = o.databaseUrl ?? database!.url;
   const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, gateway: 8000, ...o.ports };
+  const adminPort = o.gatewayAdminPort ?? (o.ports?.gateway !== undefined ? freePort() : 8100);
   const urls = {
     auth: `http://127.0.0.1:${ports.auth}`,
     product: `http://127.0.0.1:${ports.product}`,
@@ -103,6 +109,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     AUTH_PORT: String(ports.auth),
     PRODUCT_PORT: String(ports.product),
     GATEWAY_PORT: String(ports.gateway),
+    GATEWAY_ADMIN_PORT: String(adminPort),
     AUTH_URL: urls.auth,
     PRODUCT_URL: urls.product,
     EXIT_WITH_PARENT: "1",
@@ -130,6 +137,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   }
   return {
     gatewayUrl: urls.gateway,
+    gatewayAdminUrl: `http://127.0.0.1:${adminPort}`,
     authUrl: urls.auth,
     productUrl: urls.product,
     databaseUrl,
