@@ -46,7 +46,7 @@ export const GATEWAY_SETTINGS_HELP = `gateway settings (environment):
   GATEWAY_LINGER_MS             after a refusal (413, 431, 400), what the client still sends is read and dropped this long at most (5000)
   GATEWAY_LINGER_BYTES          ... and this many bytes at most (1048576)
   GATEWAY_CONNECTION_BUFFER_BYTES  bytes waiting for one client before it is dropped (8388608); past 64 KiB it is read no further
-  GATEWAY_BUFFER_BYTES          bytes waiting for all clients of a process; past it the largest holders are dropped and new requests get 503 (134217728)
+  GATEWAY_BUFFER_BYTES          bytes waiting for all clients of a process; past it the largest holders are dropped and new requests get 503 (67108864)
   GATEWAY_MAX_CONNECTIONS       client connections per process; past it new ones get 503 and are closed (20000)
   GATEWAY_MAX_CONNECTIONS_PER_ADDRESS  the same per client address (4096)
   GATEWAY_MAX_IN_FLIGHT         requests being answered at once per process; past it new ones get 503 with Retry-After at once (1024)

@@ -31,7 +31,7 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   lingerMs: 5000,
   lingerBytes: 1024 * 1024,
   connectionBufferBytes: 8 * 1024 * 1024,
-  bufferBytes: 128 * 1024 * 1024,
+  bufferBytes: 64 * 1024 * 1024,
   maxConnections: 20_000,
   maxConnectionsPerAddress: 4096,
   maxInFlight: 1024,

@@ -60,6 +60,8 @@ export interface Edge {
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 /** Pipelined requests taken from one connection before its answers; then it is read no further until they are out. */
 const MAX_IN_FLIGHT = 32;
+/** Answer bytes a connection may be owed or hold before it is read further (known from each target's last answer). */
+const PIPELINE_BYTES = 1024 * 1024;
 const RETRY_AFTER = "retry-after: 1\r\n";
 
 interface EdgeState {
@@ -72,9 +74,14 @@ interface EdgeState {
   readonly budget: Budget;
   /** Requests taken and not yet answered, in the whole process. */
   inFlight: number;
+  /** The latest answer's size for each fast-lane target, and the bytes expected for the requests in flight so estimated. */
+  readonly sizes: Map<string, number>;
+  owed: number;
   /** A coarse clock (the sweeper's), so that the hot path reads no clock. */
   now: number;
   readonly shed: Record<ShedReason, number>;
+  /** When memory pressure last asked for a garbage collection. */
+  lastCollection: number;
   stopping: boolean;
   onAllClosed: (() => void) | null;
 }
@@ -87,6 +94,9 @@ class Answer implements ProxyReply {
   done = false;
   /** Bytes of the app's answer received so far. */
   received = 0;
+  /** For a fast-lane request: its target, and the answer size expected for it (owed until it arrives). */
+  target: string | null = null;
+  expected = 0;
   private counted = true;
 
   constructor(
@@ -101,10 +111,13 @@ class Answer implements ProxyReply {
     if (!this.counted) return;
     this.counted = false;
     this.conn.edge.inFlight--;
+    if (this.expected !== 0) this.conn.unowe(this.expected);
+    this.expected = 0;
   }
 
   upstream(r: UpstreamResponse, requestId: string): number {
     this.bytes = upstreamAnswerBytes(r, requestId, this.headOnly);
+    if (this.target !== null) this.conn.answerSized(this, this.bytes.length);
     this.settle();
     this.conn.flush();
     return r.status;
@@ -153,6 +166,8 @@ class ClientConnection {
   private ended = false;
   /** Not read while its answers are owed or it does not drain. */
   private paused = false;
+  /** Bytes expected for this connection's fast-lane answers in flight. */
+  private owed = 0;
   /** Deadlines (ms, on the edge's coarse clock; 0: none). */
   private readonly deadlines = [0, 0, 0, 0];
   /** Requests taken, and how many when the idle timeout last fired. */
@@ -213,12 +228,23 @@ class ClientConnection {
       const text = buf.toString("latin1", at, end);
       const head = parseSimpleHead(text);
       if (head !== null && head.headers <= MAX_HEADER_LINES) {
+        // What its answer will hold is known from the last one: a client is not asked more for
+        // than it could be holding (backpressure), nor the process more than its cap.
+        const expected = this.edge.sizes.get(head.target) ?? 0;
+        if (this.answers.length > 0 && this.owed + this.out.size + expected > PIPELINE_BYTES) {
+          this.pause();
+          break;
+        }
         this.requests++;
-        if (this.shedding(head.requestId)) {
+        if (this.shedding(head.requestId, expected)) {
           at = end + 4;
           continue;
         }
         const answer = new Answer(this, head.method === "HEAD");
+        answer.target = head.target;
+        answer.expected = expected;
+        this.owed += expected;
+        this.edge.owed += expected;
         this.answers.push(answer);
         if (this.forward(head, answer)) {
           at = end + 4;
@@ -260,9 +286,9 @@ class ClientConnection {
   }
 
   /** Past the process's capacity (requests in flight, or bytes waiting for clients): a 503 at once, in its place. */
-  private shedding(requestId: string | null): boolean {
+  private shedding(requestId: string | null, expected = 0): boolean {
     const edge = this.edge;
-    const reason: ShedReason | null = edge.inFlight >= edge.limits.maxInFlight ? "overload" : edge.budget.bytes > edge.limits.bufferBytes ? "memory" : null;
+    const reason: ShedReason | null = edge.inFlight >= edge.limits.maxInFlight ? "overload" : edge.budget.bytes + edge.owed + expected > edge.limits.bufferBytes ? "memory" : null;
     if (reason === null) return false;
     edge.shed[reason]++;
     const answer = new Answer(this, false);
@@ -270,6 +296,22 @@ class ClientConnection {
     this.answers.push(answer);
     this.flush();
     return true;
+  }
+
+  unowe(bytes: number): void {
+    this.owed -= bytes;
+    this.edge.owed -= bytes;
+  }
+
+  /** A fast-lane answer arrived: its size is what the next request for its target expects. */
+  answerSized(answer: Answer, bytes: number): void {
+    const edge = this.edge;
+    const target = answer.target!;
+    if (edge.sizes.get(target) !== bytes) {
+      // A few hot targets in practice; a client inventing query strings must not grow this.
+      if (edge.sizes.size >= 4096) edge.sizes.clear();
+      edge.sizes.set(target, bytes);
+    }
   }
 
   /** Hands a request to the proxy; a bug there costs that request a 500, not the connection its answers. */
@@ -427,7 +469,7 @@ class ClientConnection {
       else this.write(a.bytes);
       answers.shift();
     }
-    if (this.paused && answers.length < MAX_IN_FLIGHT && this.out.size <= HIGH_WATER_BYTES) {
+    if (this.paused && answers.length < MAX_IN_FLIGHT && this.out.size <= HIGH_WATER_BYTES && this.owed + this.out.size <= PIPELINE_BYTES) {
       this.paused = false;
       this.socket.resume();
       // Not now: this may run inside the upstream pool's read loop, which must not be re-entered.
@@ -551,6 +593,12 @@ function relieve(edge: EdgeState): void {
     edge.shed.memory++;
     c.terminate();
     c.onClose(); // gives its bytes back now, not at the close event
+  }
+  // What they held is garbage now, and much more of it is on its way (their answers in
+  // flight): without a collection the process's memory grows well past the cap first.
+  if (edge.now - edge.lastCollection >= 1000) {
+    edge.lastCollection = edge.now;
+    Bun.gc(true);
   }
 }
 
@@ -676,8 +724,11 @@ export function startEdge(o: EdgeOptions): Edge {
     tunnels: new Map(),
     budget: { bytes: 0 },
     inFlight: 0,
+    sizes: new Map(),
+    owed: 0,
     now: Date.now(),
     shed: { overload: 0, connections: 0, memory: 0 },
+    lastCollection: 0,
     stopping: false,
     onAllClosed: null,
   };
