@@ -16,9 +16,11 @@ test("a tiny run of every scenario writes a complete report", async () => {
     const report = await runBench({ scale: "tiny", runs: 1, out, stack, mode: "source", loadgenProcesses: 2, nginx: false, progress: false });
 
     expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))).toEqual(JSON.parse(JSON.stringify(report)));
-    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-direct"]);
+    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "overload"]);
     for (const s of report.scenarios) {
-      expect({ name: s.name, errors: s.errors, errors_by_status: s.errors_by_status }).toEqual({ name: s.name, errors: 0, errors_by_status: {} });
+      // Overload is meant to be shed from: its only errors may be 503s.
+      const errors = s.name === "overload" ? Object.keys(s.errors_by_status).filter((k) => k !== "503") : s.errors_by_status;
+      expect({ name: s.name, errors: s.name === "overload" ? 0 : s.errors, errors_by_status: errors }).toEqual({ name: s.name, errors: 0, errors_by_status: s.name === "overload" ? [] : {} });
       expect(s.requests).toBeGreaterThan(10);
       expect(s.rps).toBeGreaterThan(0);
       expect(s.timeline.reduce((sum, i) => sum + i.requests, 0)).toBe(s.requests);
@@ -36,11 +38,17 @@ test("a tiny run of every scenario writes a complete report", async () => {
     expect(byName["arrival"]!.model).toBe("open");
     expect(typeof byName["arrival"]!.late).toBe("number");
     expect(byName["arrival"]!.dropped).toBe(0);
+    const overload = byName["overload"]!;
+    expect(overload.served!.requests + overload.shed!.requests).toBe(overload.requests);
+    expect(overload.served!.rps).toBeGreaterThan(0);
+    expect(overload.served!.p99_ms).toBeGreaterThan(0);
 
     const md = readFileSync(join(out, "latest.md"), "utf8");
     expect(md).toContain("Kong (nginx based, declarative, DB-less) | 982 req/s");
     expect(md).toContain("**Bun: spike**");
     expect(md).toMatch(/gateway \(token verified\) \/ direct: \*\*\d+\.\d\d\*\*/);
+    expect(md).toContain("## overload: served and shed");
+    expect(md).toContain("| shed (503 UNAVAILABLE, Retry-After) |");
     const svg = readFileSync(join(out, "latest.svg"), "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<polyline/g)?.length).toBe(3 * report.scenarios.length);
