@@ -69,11 +69,11 @@ export class RawClient {
     return answers;
   }
 
-  /** Every answer until the connection closes (or `ms` pass). */
-  async readAll(ms = 3000, headOnly: boolean[] = []): Promise<RawAnswer[]> {
+  /** Every answer until the connection closes, `ms` pass or `most` have come. */
+  async readAll(ms = 3000, headOnly: boolean[] = [], most = Number.POSITIVE_INFINITY): Promise<RawAnswer[]> {
     const deadline = Date.now() + ms;
     const answers: RawAnswer[] = [];
-    for (;;) {
+    while (answers.length < most) {
       const answer = this.take(headOnly[answers.length] ?? false);
       if (answer !== null) {
         answers.push(answer);
@@ -82,6 +82,7 @@ export class RawClient {
       if (this.closed || Date.now() > deadline) return answers;
       await this.until(50);
     }
+    return answers;
   }
 
   private until(ms: number): Promise<void> {

@@ -62,6 +62,7 @@ export function frameRequest(text: string): RequestFrame | null {
     contentLength: -1,
     chunked: false,
     expectContinue: false,
+    // Bun's server closes the connection after an HTTP/1.0 answer, keep-alive asked or not.
     close: http10,
     authorization: null,
     requestId: null,
@@ -89,7 +90,6 @@ export function frameRequest(text: string): RequestFrame | null {
     } else if (length === 10 && isNamed(text, start, "connection")) {
       const v = value();
       if (hasToken(v, "close")) frame.close = true;
-      else if (http10 && hasToken(v, "keep-alive")) frame.close = false;
     } else if (length === 6 && isNamed(text, start, "expect")) frame.expectContinue = value().toLowerCase() === "100-continue";
     else if (length === 13 && isNamed(text, start, "authorization")) frame.authorization = value();
     else if (length === 12 && isNamed(text, start, "x-request-id")) frame.requestId = value();
