@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connectDatabase, type Sql } from "../lib/db.ts";
 import { createLogger } from "../lib/log.ts";
 import { createServiceMetrics } from "../lib/metrics.ts";
-import { testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { uniqueEmail } from "../lib/testing/http.ts";
 import { buildAuthApp } from "./app.ts";
 import { LoginLimiter } from "./login-limiter.ts";
@@ -22,7 +22,7 @@ beforeAll(async () => {
     refreshTtlSeconds: 86400,
     databaseAnswers: async () => true,
   });
-});
+}, STACK_START_TIMEOUT_MS);
 afterAll(() => sql.end());
 
 const post = (path: string, body: unknown, from = "203.0.113.7") =>

@@ -45,6 +45,9 @@ test("a tiny run of every scenario writes a complete report", async () => {
 
     const md = readFileSync(join(out, "latest.md"), "utf8");
     expect(md).toContain("Kong (nginx based, declarative, DB-less) | 982 req/s");
+    // Where those figures come from, named in the report itself (a clone has no MISSION.md).
+    expect(md).toContain("deal-traffic-spike write-up");
+    expect(md).not.toContain("MISSION.md");
     expect(md).toContain("**Bun: spike**");
     expect(md).toMatch(/gateway \(token verified\) \/ direct: \*\*\d+\.\d\d\*\*/);
     expect(md).toContain("## overload: served and shed");

@@ -60,6 +60,7 @@ export async function prepareTargets(o: TargetOptions): Promise<Targets> {
         gateway: { pids: p.gateway, tree: true },
         auth: { pids: p.auth, tree: true },
         product: { pids: p.product, tree: true },
+        order: { pids: p.order, tree: true },
       };
       if (p.postgres) groups.postgres = { pids: [p.postgres], tree: true };
       if (nginx) groups.nginx = { pids: [nginx.pid], tree: true };
@@ -84,7 +85,7 @@ async function startOwnStack(o: TargetOptions): Promise<RunningStack> {
     dataDir: resolve(ROOT, ".data", `bench-${process.pid}`),
     ephemeral: true,
     databasePort: freePort(),
-    ports: { gateway: freePort(), auth: freePort(), product: freePort() },
+    ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
     env: {
       JWT_SECRET: randomBytes(32).toString("base64url"),
       LOG_LEVEL: "warn",

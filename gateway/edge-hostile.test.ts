@@ -52,7 +52,7 @@ const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamSe
 const metrics = createServiceMetrics("gateway");
 const BODY_LIMIT = 64 * 1024;
 const proxy = createProxy({
-  upstreams: { auth: upstream, product: upstream },
+  upstreams: { auth: upstream, product: upstream, order: upstream },
   verifier: new TokenVerifier(SECRET),
   bodyLimit: BODY_LIMIT,
   metrics,

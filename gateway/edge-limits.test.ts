@@ -37,7 +37,7 @@ const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamSe
 const metrics = createServiceMetrics("gateway");
 const limited: string[] = [];
 const proxy = createProxy({
-  upstreams: { auth: upstream, product: upstream },
+  upstreams: { auth: upstream, product: upstream, order: upstream },
   verifier: new TokenVerifier(SECRET),
   bodyLimit: 64 * 1024,
   metrics,

@@ -43,7 +43,7 @@ const log = createLogger("gateway", "error", () => {});
 const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], { maxConnections: 32, timeoutMs: 5000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
 const metrics = createServiceMetrics("gateway");
 const BODY_LIMIT = 16 * 1024;
-const proxy = createProxy({ upstreams: { auth: upstream, product: upstream }, verifier: new TokenVerifier(SECRET), bodyLimit: BODY_LIMIT, metrics, tracer: null, slowRequestMs: 60_000, log, onUpstreamError() {} });
+const proxy = createProxy({ upstreams: { auth: upstream, product: upstream, order: upstream }, verifier: new TokenVerifier(SECRET), bodyLimit: BODY_LIMIT, metrics, tracer: null, slowRequestMs: 60_000, log, onUpstreamError() {} });
 let edge: Edge | null = null;
 const app = buildGatewayApp({ proxy, runtime: { log, metrics, bodyLimit: BODY_LIMIT, slowRequestMs: 60_000, tracer: null }, docs: () => new Response("docs"), clientOf: (p) => edge?.clientOf(p), publicMetrics: false });
 app.listen({ hostname: "127.0.0.1", port: 0, maxRequestBodySize: BODY_LIMIT + 64 * 1024 });

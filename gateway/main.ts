@@ -7,9 +7,9 @@ import { IDLE_TIMEOUT_S, listenApp, listenFailure, runMain, stopOnSignal } from 
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { startExtraWorkers, stopWorkers } from "../lib/workers.ts";
-import { apiDocsHandler } from "./api-docs.ts";
+import { ApiDocs } from "./api-docs.ts";
 import { buildGatewayApp } from "./app.ts";
-import { GATEWAY_SETTINGS_HELP, readGatewayConfig } from "./config.ts";
+import { edgeLimitsOf, GATEWAY_SETTINGS } from "./config.ts";
 import { startEdge, type Edge } from "./edge.ts";
 import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
@@ -17,22 +17,25 @@ import { registerUpstreamMetrics } from "./upstream-metrics.ts";
 import { registerEdgeMetrics } from "./edge-metrics.ts";
 import { startAdmin } from "./admin.ts";
 
-await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "GATEWAY_PORT", defaultPort: 8000 }, async () => {
-  const config = readGatewayConfig();
+/** A kept-alive upstream connection unused this long is closed (below the services' own idle timeout). */
+const UPSTREAM_IDLE_MS = 20_000;
+
+await runMain(GATEWAY_SETTINGS, async (config) => {
   const log = createLogger("gateway", config.logLevel);
   const poolOptions = {
     maxConnections: config.upstreamMaxConnections,
     timeoutMs: config.upstreamTimeoutMs,
     connectTimeoutMs: config.upstreamConnectTimeoutMs,
-    idleMs: 20_000,
+    idleMs: UPSTREAM_IDLE_MS,
     downMs: config.upstreamDownMs,
   };
   const upstreams = {
     auth: new Upstream("auth", config.authUrls, poolOptions),
     product: new Upstream("product", config.productUrls, poolOptions),
+    order: new Upstream("order", config.orderUrls, poolOptions),
   };
   const runtime = serviceRuntime("gateway", config, log);
-  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product]);
+  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product, upstreams.order]);
   let edge: Edge | null = null;
   const countRateLimited = registerEdgeMetrics(runtime.metrics, () => edge);
   const proxy = createProxy({
@@ -47,15 +50,19 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
       countUpstreamError(upstream, e.kind);
       log.warn("upstream error", { requestId, upstream, kind: e.kind, error: e.message });
     },
-    rateLimits: config.rateLimits,
+    rateLimits: config,
     onRateLimited: countRateLimited,
   });
-  const app = buildGatewayApp({ proxy, runtime, docs: apiDocsHandler(runtime), clientOf: (port) => edge?.clientOf(port), publicMetrics: false });
+  const docs = new ApiDocs([
+    { service: "auth", urls: config.authUrls, path: "/auth/openapi.json" },
+    { service: "product", urls: config.productUrls, path: "/products/openapi.json" },
+  ]);
+  const app = buildGatewayApp({ proxy, runtime, docs: docs.handle, clientOf: (port) => edge?.clientOf(port), publicMetrics: false });
   // Only the edge and this machine reach the app; each process has its own.
   listenApp(app, { port: 0, host: "127.0.0.1", maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs });
   const reusePort = config.workers > 1;
   try {
-    edge = startEdge({ hostname: config.host, port: config.port, reusePort, app: { hostname: "127.0.0.1", port: app.server!.port! }, proxy, idleTimeoutS: IDLE_TIMEOUT_S, bodyLimit: config.bodyLimit, limits: config.limits, log });
+    edge = startEdge({ hostname: config.host, port: config.port, reusePort, app: { hostname: "127.0.0.1", port: app.server!.port! }, proxy, idleTimeoutS: IDLE_TIMEOUT_S, bodyLimit: config.bodyLimit, limits: edgeLimitsOf(config), log });
   } catch (e) {
     await app.server?.stop(true);
     throw listenFailure(e, config.port, config.host);
@@ -74,7 +81,8 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
     admin.stop(true);
     upstreams.auth.close();
     upstreams.product.close();
+    upstreams.order.close();
     await runtime.tracer?.close();
   });
-  log.info("ready", { url: `http://${config.host}:${edge.port}`, admin: `http://${config.adminHost}:${admin.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
+  log.info("ready", { url: `http://${config.host}:${edge.port}`, admin: `http://${config.adminHost}:${admin.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), order: config.orderUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort } from "../lib/stack/free-port.ts";
 import { call, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 
 /** Samples of a Prometheus text exposition; throws on a line that is not valid. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -29,7 +29,7 @@ const metric = (samples: Map<string, number>, name: string, labels: Record<strin
 let stack: Awaited<ReturnType<typeof testStack>>;
 beforeAll(async () => {
   stack = await testStack();
-});
+}, STACK_START_TIMEOUT_MS);
 
 describe("metrics", () => {
   test("every service serves Prometheus text; the gateway's own on its admin listener, not on the public port", async () => {

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
-import { testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 
 let gw = "";
 let token = "";
@@ -18,7 +18,7 @@ beforeAll(async () => {
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   token = (await registerAndLogin(gw, "catalog")).access;
   return () => sql.end();
-});
+}, STACK_START_TIMEOUT_MS);
 
 const productCount = async () => Number((await sql`select count(*) from product.products`)[0]!.count);
 const create = (body: unknown) => call(gw, "POST", "/products", { token, body });
@@ -65,6 +65,29 @@ describe("products", () => {
     const before = await productCount();
     expectError(await call(gw, "POST", "/products", { token, raw: '{"name": "x", "price": ' }), 422, "VALIDATION_ERROR");
     expect(await productCount()).toBe(before);
+  });
+
+  test("a change that names stock is 422 pointing at /stock, and nothing of it is written", async () => {
+    const p = (await create({ ...valid(), stock: 5 })).body;
+    const res = await call(gw, "PATCH", `/products/${p.id}`, { token, body: { stock: 9, name: "renamed with stock" } });
+    expectError(res, 422, "VALIDATION_ERROR");
+    expect(res.body.details).toEqual({ field: "stock" });
+    expect(res.body.message).toContain("/products/{id}/stock");
+    const [row] = await sql`select stock, name from product.products where id = ${p.id}`;
+    expect(row).toEqual({ stock: 5, name: p.name });
+  });
+
+  test.each([
+    ["/products?size=abc", "size", "size must be an integer from 1 to 100"],
+    ["/products?size=101", "size", "size must be an integer from 1 to 100"],
+    ["/products?page=0", "page", "page must be an integer from 1 to 9999999"],
+    [`/products?category=${"c".repeat(51)}`, "category", "category must be at most 50 characters"],
+    ["/products/deals?size=0", "size", "size must be an integer from 1 to 100"],
+    ["/products/deals?page=x", "page", "page must be an integer from 1 to 9999999"],
+  ])("a bad query field says its rule in words: %s", async (path, field, message) => {
+    const res = await call(gw, "GET", path);
+    expectError(res, 422, "VALIDATION_ERROR");
+    expect({ message: res.body.message, details: res.body.details }).toEqual({ message, details: { field } });
   });
 
   test("writes need a token; reads do not", async () => {

@@ -7,13 +7,12 @@ import { serviceRuntime } from "../lib/service-app.ts";
 import { isWorkerProcess, startExtraWorkers, stopWorkers } from "../lib/workers.ts";
 import { buildProductApp } from "./app.ts";
 import { Catalog } from "./catalog.ts";
-import { PRODUCT_SETTINGS_HELP, readProductConfig } from "./config.ts";
+import { PRODUCT_SETTINGS } from "./config.ts";
 import { migrations } from "./migrations/index.ts";
 import { registerProductMetrics } from "./product-metrics.ts";
 import { CatalogSnapshot } from "./snapshot.ts";
 
-await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "PRODUCT_PORT", defaultPort: 8002 }, async () => {
-  const config = readProductConfig();
+await runMain(PRODUCT_SETTINGS, async (config) => {
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("product", config.logLevel);
   // Per process, so the pool metric can find this process's connections in pg_stat_activity.
@@ -28,11 +27,11 @@ await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "
     if (Date.now() - lastWarning < 1000) return;
     lastWarning = Date.now();
     log.warn("snapshot refresh failed; serving the last one", { ageMs: snapshot.age(), ...describeError(e) });
-  });
+  }, config.snapshotNotifyGapMs);
   await snapshot.refresh();
   if (!snapshot.ready) throw snapshot.lastError;
   // A (re)subscription may have missed notifications, so it reloads as well.
-  const listener = await sql.listen("catalog_changed", () => void snapshot.refresh(), () => void snapshot.refresh());
+  const listener = await sql.listen("catalog_changed", () => snapshot.refreshSoon(), () => void snapshot.refresh());
   const timer = setInterval(() => void snapshot.refresh(), config.snapshotRefreshMs);
 
   const runtime = serviceRuntime("product", config, log);
@@ -41,6 +40,7 @@ await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "
   const workers = startExtraWorkers(config.workers, log);
   listen(app, { port: config.port, host: config.host, reusePort: config.workers > 1, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
     clearInterval(timer);
+    snapshot.cancelScheduled();
     await stopWorkers(workers);
     await listener.unlisten().catch(() => {});
     await sql.end({ timeout: 5 });

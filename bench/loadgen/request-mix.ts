@@ -10,7 +10,7 @@ export interface RequestMix {
   pick(): Uint8Array;
 }
 
-export function encodeRequest(spec: RequestSpec, host: string): Uint8Array {
+function encodeRequest(spec: RequestSpec, host: string): Uint8Array {
   let head = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\n`;
   for (const [name, value] of Object.entries(spec.headers ?? {})) head += `${name}: ${value}\r\n`;
   return new TextEncoder().encode(head + "\r\n");

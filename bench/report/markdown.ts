@@ -1,4 +1,5 @@
 /** The report as Markdown tables: printed at the end of a run and saved as latest.md. */
+import { ORIGINAL_SOURCE } from "../scenarios.ts";
 import type { BenchReport } from "./report.ts";
 
 const n = (v: number | undefined) => (v === undefined ? "–" : v.toLocaleString("en-US"));
@@ -15,7 +16,8 @@ export function toMarkdown(r: BenchReport): string {
 
   const spikes = ["spike", "spike-deals"].map(find).filter((s) => s !== undefined);
   if (spikes.length) {
-    out.push("", "## The published spike, beside the original system (MISSION.md)", "");
+    out.push("", "## The published spike, beside the original system", "");
+    out.push(`The original (Python) system's figures come from ${ORIGINAL_SOURCE}; ours are measured here.`, "");
     out.push("Throughput here is over the whole run, ramps included, as the original's was; `at hold` is the 100-user plateau.", "");
     out.push(row(["stage", "throughput", "p95", "mean", "errors", "gateway CPU"]));
     out.push(row(["---", "---", "---", "---", "---", "---"]));

@@ -1,6 +1,6 @@
 /**
- * The whole system on one machine: a database (embedded unless given), auth, product and
- * the gateway, as child processes run from the sources or from the compiled executables.
+ * The whole system on one machine: a database (embedded unless given), auth, product, order
+ * and the gateway, as child processes run from the sources or from the compiled executables.
  * `bun start`, the end-to-end tests and the bench all start it through here.
  */
 import type { Subprocess } from "bun";
@@ -10,8 +10,8 @@ import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
 import { freePort } from "./free-port.ts";
 
-export type ServiceName = "auth" | "product" | "gateway";
-export const SERVICES: ServiceName[] = ["auth", "product", "gateway"];
+export type ServiceName = "auth" | "product" | "order" | "gateway";
+export const SERVICES: ServiceName[] = ["auth", "product", "order", "gateway"];
 
 export interface StackOptions {
   /** "source" runs `bun <service>/main.ts`; "binary" runs `dist/<service>`. */
@@ -38,11 +38,12 @@ export interface RunningStack {
   gatewayAdminUrl: string;
   authUrl: string;
   productUrl: string;
+  orderUrl: string;
   databaseUrl: string;
   /** The embedded database, when the stack started one (tests stop and start it). */
   database: EmbeddedDatabase | null;
   ports: Record<ServiceName, number>;
-  pids(): { gateway: number[]; auth: number[]; product: number[]; postgres: number | null };
+  pids(): { gateway: number[]; auth: number[]; product: number[]; order: number[]; postgres: number | null };
   stop(): Promise<void>;
 }
 
@@ -64,19 +65,25 @@ async function pipeLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
   for await (const line of linesOf(stream)) onLine(line);
 }
 
+/** How long one health probe may take: a port held by something that never answers must not hang the start. */
+const PROBE_TIMEOUT_MS = 1000;
+
+/** Resolves once `url/health` answers 200; rejects when the child exits first or after `timeoutMs` in all. */
 export async function waitHealthy(url: string, child: Subprocess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode} before it was healthy`);
     try {
-      const res = await fetch(`${url}/health`);
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(Math.min(PROBE_TIMEOUT_MS, Math.max(1, deadline - Date.now()))) });
       if (res.ok) return;
-    } catch {
-      // not listening yet
+      last = `answered ${res.status}`;
+    } catch (e) {
+      last = (e as Error).name === "TimeoutError" ? `no answer within ${PROBE_TIMEOUT_MS} ms` : "not listening";
     }
     await Bun.sleep(50);
   }
-  throw new Error(`${url} was not healthy within ${timeoutMs} ms`);
+  throw new Error(`${url} was not healthy within ${timeoutMs} ms (last try: ${last})`);
 }
 
 export async function stopProcess(child: Subprocess, timeoutMs = 15_000): Promise<void> {
@@ -96,11 +103,12 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     ? null
     : await startEmbeddedDatabase({ dir: o.dataDir, port: o.databasePort, ephemeral: o.ephemeral, onLog: (l) => log("postgres", l.trimEnd()) });
   const databaseUrl = o.databaseUrl ?? database!.url;
-  const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, gateway: 8000, ...o.ports };
+  const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, order: 8003, gateway: 8000, ...o.ports };
   const adminPort = o.gatewayAdminPort ?? (o.ports?.gateway !== undefined ? freePort() : 8100);
   const urls = {
     auth: `http://127.0.0.1:${ports.auth}`,
     product: `http://127.0.0.1:${ports.product}`,
+    order: `http://127.0.0.1:${ports.order}`,
     gateway: `http://127.0.0.1:${ports.gateway}`,
   };
   const env = {
@@ -108,10 +116,12 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     DATABASE_URL: databaseUrl,
     AUTH_PORT: String(ports.auth),
     PRODUCT_PORT: String(ports.product),
+    ORDER_PORT: String(ports.order),
     GATEWAY_PORT: String(ports.gateway),
     GATEWAY_ADMIN_PORT: String(adminPort),
     AUTH_URL: urls.auth,
     PRODUCT_URL: urls.product,
+    ORDER_URL: urls.order,
     EXIT_WITH_PARENT: "1",
     ...o.env,
   };
@@ -121,15 +131,17 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     children.set(service, child);
     void pipeLines(child.stdout, (l) => log(service, l));
     void pipeLines(child.stderr, (l) => log(service, l));
-    return waitHealthy(urls[service], child);
+    return waitHealthy(urls[service], child).catch((e: Error) => {
+      throw new Error(`${service}: ${e.message}`);
+    });
   };
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
-    await Promise.all(["auth", "product"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await Promise.all(["auth", "product", "order"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
     await database?.close();
   };
   try {
-    await Promise.all([spawn("auth"), spawn("product")]);
+    await Promise.all([spawn("auth"), spawn("product"), spawn("order")]);
     await spawn("gateway");
   } catch (e) {
     await stop();
@@ -140,6 +152,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     gatewayAdminUrl: `http://127.0.0.1:${adminPort}`,
     authUrl: urls.auth,
     productUrl: urls.product,
+    orderUrl: urls.order,
     databaseUrl,
     database,
     ports,
@@ -147,6 +160,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
       gateway: [children.get("gateway")!.pid],
       auth: [children.get("auth")!.pid],
       product: [children.get("product")!.pid],
+      order: [children.get("order")!.pid],
       postgres: database ? postmasterPid(database.dir) : null,
     }),
     stop,
