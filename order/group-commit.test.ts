@@ -43,3 +43,56 @@ test("lanes of different rows do not wait for each other", async () => {
   await openNext();
   await openNext();
 });
+
+test("once a batch holds its rows the next one starts, queued behind it; never more than two in flight", async () => {
+  const batches: string[][] = [];
+  const lock: (() => void)[] = [];
+  const finish: (() => void)[] = [];
+  const queue = new GroupCommit<string>(async (batch, locked) => {
+    batches.push(batch);
+    await new Promise<void>((r) => lock.push(r));
+    locked();
+    await new Promise<void>((r) => finish.push(r));
+  }, 10);
+  const tick = () => Bun.sleep(1);
+  queue.add("deal", "a");
+  queue.add("deal", "b");
+  queue.add("deal", "c");
+  // "a" has not got its rows yet: "b" and "c" wait.
+  expect(batches).toEqual([["a"]]);
+  lock.shift()!();
+  await tick();
+  expect(batches).toEqual([["a"], ["b", "c"]]);
+  queue.add("deal", "d");
+  // "b, c" is waiting for the rows "a" holds: "d" waits for it.
+  expect(batches.length).toBe(2);
+  finish.shift()!();
+  await tick();
+  expect(batches.length).toBe(2);
+  lock.shift()!();
+  await tick();
+  expect(batches).toEqual([["a"], ["b", "c"], ["d"]]);
+  lock.shift()!();
+  await tick();
+  finish.shift()!();
+  finish.shift()!();
+  await tick();
+  queue.add("deal", "e");
+  expect(batches.at(-1)).toEqual(["e"]);
+});
+
+test("a batch that fails before it holds its rows lets the next one go", async () => {
+  const batches: string[][] = [];
+  const done: (() => void)[] = [];
+  const queue = new GroupCommit<string>(async (batch) => {
+    batches.push(batch);
+    await new Promise<void>((r) => done.push(r));
+  }, 10);
+  queue.add("deal", "a");
+  queue.add("deal", "b");
+  expect(batches).toEqual([["a"]]);
+  done.shift()!();
+  await Bun.sleep(1);
+  expect(batches).toEqual([["a"], ["b"]]);
+  done.shift()!();
+});
