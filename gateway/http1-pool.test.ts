@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../lib/stack/free-port.ts";
 import { Http1Pool, UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 /** One request through the pool's callbacks, as a promise. */
 const ask = (pool: Http1Pool, data: Uint8Array, headOnly: boolean, batchKey: string | null = null) =>

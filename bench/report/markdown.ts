@@ -5,7 +5,7 @@ import type { BenchReport } from "./report.ts";
 const n = (v: number | undefined) => (v === undefined ? "–" : v.toLocaleString("en-US"));
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${Math.round(v)} %`);
 const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-const PARTS = ["gateway", "auth", "product", "postgres", "nginx", "loadgen"];
+const PARTS = ["gateway", "auth", "product", "postgres", "pgbouncer", "nginx", "loadgen"];
 
 export function toMarkdown(r: BenchReport): string {
   const out: string[] = [];
@@ -56,6 +56,13 @@ export function toMarkdown(r: BenchReport): string {
       const perRun = gateway.each_run && s.each_run ? `; run by run: ${gateway.each_run.map((g, i) => ratio(g.rps, s.each_run![i]?.rps ?? 0)).join(", ")}` : "";
       out.push(`- gateway (token verified) / ${s.name.replace("max-", "")}: **${ratio(gateway.rps, s.rps)}** (${n(gateway.rps)} vs ${n(s.rps)} req/s${perRun})`);
     }
+  }
+  const storm = find("login-storm");
+  if (storm) {
+    const shed = storm.errors_by_status["503"] ?? 0;
+    const logins = Math.round((storm.requests - storm.errors) / storm.duration_s);
+    out.push("", "## login storm", "");
+    out.push(`- **${n(logins)} logins/s** (200s over the run); of all answers p50 ${storm.p50_ms} ms, p99 ${storm.p99_ms} ms; 503 (shed): ${n(shed)}; other errors: ${n(storm.errors - shed)}`);
   }
   const overload = find("overload");
   if (overload?.served && overload.shed) {

@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
 import { freePort } from "./free-port.ts";
+import { startPgBouncer, type PgBouncer } from "./pgbouncer.ts";
 
 export type ServiceName = "auth" | "product" | "order" | "gateway";
 export const SERVICES: ServiceName[] = ["auth", "product", "order", "gateway"];
@@ -23,6 +24,11 @@ export interface StackOptions {
   /** Deletes the embedded database's data when the stack stops. */
   ephemeral?: boolean;
   databasePort?: number;
+  /**
+   * Puts a PgBouncer in transaction pooling mode between the services and the database: their
+   * DATABASE_URL goes through it, DATABASE_SESSION_URL (LISTEN, migrations) straight to it.
+   */
+  pgbouncer?: boolean;
   ports?: Partial<Record<ServiceName, number>>;
   /** The gateway's admin listener (metrics); default 8100, or a free port when `ports` names the gateway's. */
   gatewayAdminPort?: number;
@@ -39,11 +45,16 @@ export interface RunningStack {
   authUrl: string;
   productUrl: string;
   orderUrl: string;
+  /** The database itself, never the pooler: what a test connects to for a look of its own. */
   databaseUrl: string;
+  /** The services' DATABASE_URL when they run behind PgBouncer. */
+  poolerUrl: string | null;
+  /** The database settings the stack's services got, for a test that starts one more instance. */
+  databaseEnv: Record<string, string>;
   /** The embedded database, when the stack started one (tests stop and start it). */
   database: EmbeddedDatabase | null;
   ports: Record<ServiceName, number>;
-  pids(): { gateway: number[]; auth: number[]; product: number[]; order: number[]; postgres: number | null };
+  pids(): { gateway: number[]; auth: number[]; product: number[]; order: number[]; postgres: number | null; pgbouncer: number | null };
   stop(): Promise<void>;
 }
 
@@ -103,6 +114,16 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     ? null
     : await startEmbeddedDatabase({ dir: o.dataDir, port: o.databasePort, ephemeral: o.ephemeral, onLog: (l) => log("postgres", l.trimEnd()) });
   const databaseUrl = o.databaseUrl ?? database!.url;
+  let pooler: PgBouncer | null = null;
+  try {
+    pooler = o.pgbouncer ? await startPgBouncer({ serverUrl: databaseUrl, onLog: (l) => log("pgbouncer", l) }) : null;
+  } catch (e) {
+    await database?.close();
+    throw e;
+  }
+  const databaseEnv: Record<string, string> = pooler
+    ? { DATABASE_URL: pooler.url, DATABASE_SESSION_URL: databaseUrl, DATABASE_POOL_MODE: "transaction" }
+    : { DATABASE_URL: databaseUrl };
   const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, order: 8003, gateway: 8000, ...o.ports };
   const adminPort = o.gatewayAdminPort ?? (o.ports?.gateway !== undefined ? freePort() : 8100);
   const urls = {
@@ -113,7 +134,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   };
   const env = {
     ...process.env,
-    DATABASE_URL: databaseUrl,
+    ...databaseEnv,
     AUTH_PORT: String(ports.auth),
     PRODUCT_PORT: String(ports.product),
     ORDER_PORT: String(ports.order),
@@ -138,6 +159,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
     await Promise.all(["auth", "product", "order"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await pooler?.stop();
     await database?.close();
   };
   try {
@@ -154,6 +176,8 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     productUrl: urls.product,
     orderUrl: urls.order,
     databaseUrl,
+    poolerUrl: pooler?.url ?? null,
+    databaseEnv,
     database,
     ports,
     pids: () => ({
@@ -162,6 +186,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
       product: [children.get("product")!.pid],
       order: [children.get("order")!.pid],
       postgres: database ? postmasterPid(database.dir) : null,
+      pgbouncer: pooler?.process.pid ?? null,
     }),
     stop,
   };
