@@ -11,6 +11,9 @@ import { ConcurrencyLimit } from "./concurrency-limit.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { PasswordHasher } from "./password-hasher.ts";
 import { Users } from "./users.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let sql: Sql;
 let app: ReturnType<typeof buildAuthApp>;

@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testStack } from "../lib/testing/test-stack.ts";
 import { runBench } from "./run.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 test("a tiny run of every scenario writes a complete report", async () => {
   const stack = await testStack();
@@ -16,7 +19,7 @@ test("a tiny run of every scenario writes a complete report", async () => {
     const report = await runBench({ scale: "tiny", runs: 1, out, stack, mode: "source", loadgenProcesses: 2, nginx: false, progress: false });
 
     expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))).toEqual(JSON.parse(JSON.stringify(report)));
-    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "login-storm"]);
+    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-db-read", "max-direct", "login-storm"]);
     for (const s of report.scenarios) {
       // A login storm may be shed (503 at once, by design); nothing else may fail.
       const { "503": shed, ...errors } = s.name === "login-storm" ? s.errors_by_status : { "503": 0, ...s.errors_by_status };

@@ -27,6 +27,8 @@ export interface BenchOptions {
   loadgenProcesses: number;
   gatewayWorkers?: number;
   nginx: boolean;
+  /** The own stack's services reach PostgreSQL through PgBouncer in transaction mode. */
+  pgbouncer?: boolean;
   /** Only these scenarios (by name). */
   only?: string[];
   progress: boolean;
@@ -52,7 +54,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       generated_at: new Date().toISOString(),
       scale: o.scale,
       runs: o.runs,
-      target: o.url ? o.url : `own stack (${o.mode === "binary" ? "compiled executables" : "sources"}) on an embedded PostgreSQL`,
+      target: o.url ? o.url : `own stack (${o.mode === "binary" ? "compiled executables" : "sources"}) on an embedded PostgreSQL${o.pgbouncer ? ", through PgBouncer (transaction mode)" : ""}`,
       machine: machine(),
       loadgen_processes: o.loadgenProcesses,
       gateway_workers: o.gatewayWorkers ?? 1,

@@ -20,11 +20,13 @@ export interface Scenario {
 
 export type Scale = "full" | "quick" | "tiny";
 
-export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "login-storm"];
+export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read", "login-storm"];
 
 export interface Seeded {
   /** Access tokens of seeded users; requests rotate over them. */
   tokens: string[];
+  /** Seeded products, for reads by id (one database query each). */
+  productIds: string[];
   /** The seeded users' credentials, for the login storm. */
   logins: { email: string; password: string }[];
 }
@@ -93,6 +95,12 @@ export function scenarios(scale: Scale, seeded: Seeded, withNginx: boolean): Sce
       timeoutMs: TIMEOUT_MS,
     },
     max("max-gateway", "gateway", "closed loop, 100 connections, no think time: GET /products/deals through the gateway, token verified", deals),
+    max(
+      "max-db-read",
+      "gateway",
+      "the same through the gateway on GET /products/{id} over the seeded products: one database read per request",
+      seeded.productIds.map((id) => ({ weight: 1 / seeded.productIds.length, method: "GET", path: `/products/${id}` })),
+    ),
     max("max-direct", "product", "the same, straight to the product service (no gateway, no token)", [{ weight: 1, method: "GET", path: "/products/deals" }]),
   ];
   list.push({

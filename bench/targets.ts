@@ -29,6 +29,7 @@ export interface TargetOptions {
   mode: "binary" | "source";
   gatewayWorkers?: number;
   nginx: boolean;
+  pgbouncer?: boolean;
   note(text: string): void;
 }
 
@@ -63,6 +64,7 @@ export async function prepareTargets(o: TargetOptions): Promise<Targets> {
         order: { pids: p.order, tree: true },
       };
       if (p.postgres) groups.postgres = { pids: [p.postgres], tree: true };
+      if (p.pgbouncer) groups.pgbouncer = { pids: [p.pgbouncer], tree: false };
       if (nginx) groups.nginx = { pids: [nginx.pid], tree: true };
       return groups;
     },
@@ -84,6 +86,7 @@ async function startOwnStack(o: TargetOptions): Promise<RunningStack> {
     mode: o.mode,
     dataDir: resolve(ROOT, ".data", `bench-${process.pid}`),
     ephemeral: true,
+    pgbouncer: o.pgbouncer,
     databasePort: freePort(),
     ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
     env: {

@@ -4,6 +4,9 @@ import { freePort } from "../lib/stack/free-port.ts";
 import { call, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 /** Samples of a Prometheus text exposition; throws on a line that is not valid. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -82,6 +85,7 @@ describe("API docs", () => {
       "GET /health", "GET /auth/health", "POST /auth/register", "POST /auth/login", "POST /auth/refresh", "GET /auth/verify", "GET /auth/users/me",
       "GET /products/health", "GET /products", "POST /products", "GET /products/{id}", "PATCH /products/{id}", "GET /products/{id}/stock",
       "PATCH /products/{id}/stock", "GET /products/deals", "POST /products/deals", "GET /products/deals/{id}",
+      "GET /orders/health", "POST /orders", "GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel",
     ];
     for (const route of contract) expect(routes).toContain(route);
     expect(JSON.stringify(doc.paths["/auth/register"].post.requestBody)).toContain("password");
@@ -111,7 +115,7 @@ describe("logs and traces", () => {
   let product: ServiceProcess;
   beforeAll(async () => {
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`, LOG_LEVEL: "info" };
-    product = await startService("product", { ...otel, DATABASE_URL: stack.databaseUrl });
+    product = await startService("product", { ...otel, ...stack.databaseEnv });
     gateway = await startService("gateway", { ...otel, JWT_SECRET: TEST_JWT_SECRET, PRODUCT_URL: product.url, AUTH_URL: `http://127.0.0.1:${freePort()}` });
   });
   afterAll(async () => {
