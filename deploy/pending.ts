@@ -8,7 +8,6 @@
 /** Metrics the dashboard and the rules use, by the branch that adds them. */
 export const PENDING_METRICS: Record<string, string[]> = {
   edge: ["gateway_shed_total", "gateway_rate_limited_total", "gateway_open_connections", "gateway_buffered_bytes"],
-  auth: ["auth_password_hash_seconds_bucket", "auth_login_shed_total"],
 };
 
 /** Settings the manifests give a service, by service, that its config does not read yet. */
