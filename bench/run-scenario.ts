@@ -62,7 +62,7 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
     (i) => progress.interval(i),
   );
   const all = { ...groups, loadgen: { pids: [process.pid, ...load.pids], tree: false } };
-  // Four samples a second from the load's start (one costs ~3 ms of the coordinator's CPU),
+  // Four samples a second from the load's start (each costs the coordinator CPU, so no more often),
   // so that windows and intervals have samples close to their edges.
   const samples: Sample[] = [];
   const take = () => samples.push(sample(all, Date.now() - load.startAt));

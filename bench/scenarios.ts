@@ -20,13 +20,15 @@ export interface Scenario {
 
 export type Scale = "full" | "quick" | "tiny";
 
-export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read"];
+export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read", "login-storm"];
 
 export interface Seeded {
   /** Access tokens of seeded users; requests rotate over them. */
   tokens: string[];
   /** Seeded products, for reads by id (one database query each). */
   productIds: string[];
+  /** The seeded users' credentials, for the login storm. */
+  logins: { email: string; password: string }[];
 }
 
 const seconds = (s: number) => s * 1000;
@@ -34,11 +36,14 @@ const THINK_MS = 50;
 const TIMEOUT_MS = 10_000;
 
 /** Durations in seconds for each scale: [ramp up, hold, ramp down] and so on. */
-const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number }> = {
-  full: { spike: [30, 30, 10], arrival: [10, 30], max: 20 },
-  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4 },
-  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1 },
+const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number; logins: number }> = {
+  full: { spike: [30, 30, 10], arrival: [10, 30], max: 20, logins: 20 },
+  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4, logins: 4 },
+  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1, logins: 1 },
 };
+
+/** Everyone signs in as the deal opens: each of these users logs in again as soon as answered (after the think time). */
+const LOGIN_STORM_USERS = 64;
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
@@ -98,6 +103,14 @@ export function scenarios(scale: Scale, seeded: Seeded, withNginx: boolean): Sce
     ),
     max("max-direct", "product", "the same, straight to the product service (no gateway, no token)", [{ weight: 1, method: "GET", path: "/products/deals" }]),
   ];
+  list.push({
+    name: "login-storm",
+    description: `${LOGIN_STORM_USERS} users at once each POST /auth/login of a seeded user through the gateway, again and again (${THINK_MS} ms think time)`,
+    target: "gateway",
+    requests: seeded.logins.map((l) => ({ weight: 1, method: "POST", path: "/auth/login", body: JSON.stringify(l) })),
+    closed: { users: { start: LOGIN_STORM_USERS, stages: [{ durationMs: seconds(d.logins), target: LOGIN_STORM_USERS }] }, thinkMs: THINK_MS },
+    timeoutMs: TIMEOUT_MS,
+  });
   if (withNginx) list.push(max("max-nginx", "nginx", "the same through nginx proxying to the product service with a keep-alive pool, no auth", [{ weight: 1, method: "GET", path: "/products/deals" }]));
   return list;
 }

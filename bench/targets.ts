@@ -61,6 +61,7 @@ export async function prepareTargets(o: TargetOptions): Promise<Targets> {
         gateway: { pids: p.gateway, tree: true },
         auth: { pids: p.auth, tree: true },
         product: { pids: p.product, tree: true },
+        order: { pids: p.order, tree: true },
       };
       if (p.postgres) groups.postgres = { pids: [p.postgres], tree: true };
       if (p.pgbouncer) groups.pgbouncer = { pids: [p.pgbouncer], tree: false };
@@ -87,7 +88,7 @@ async function startOwnStack(o: TargetOptions): Promise<RunningStack> {
     ephemeral: true,
     pgbouncer: o.pgbouncer,
     databasePort: freePort(),
-    ports: { gateway: freePort(), auth: freePort(), product: freePort() },
+    ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
     env: {
       JWT_SECRET: randomBytes(32).toString("base64url"),
       LOG_LEVEL: "warn",

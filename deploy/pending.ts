@@ -8,23 +8,15 @@
 /** Metrics the dashboard and the rules use, by the branch that adds them. */
 export const PENDING_METRICS: Record<string, string[]> = {
   edge: ["gateway_shed_total", "gateway_rate_limited_total", "gateway_open_connections", "gateway_buffered_bytes"],
-  auth: ["auth_password_hash_seconds_bucket", "auth_login_shed_total"],
-  order: ["orders_total", "order_batch_size_bucket", "order_commit_seconds_bucket", "order_db_pool_connections"],
 };
 
 /** Settings the manifests give a service, by service, that its config does not read yet. */
 export const PENDING_SETTINGS: Record<string, string[]> = {
   // edge: the admin listener for /metrics, /health and /ready.
-  gateway: ["GATEWAY_ADMIN_HOST", "GATEWAY_ADMIN_PORT", "ORDER_URL"],
-  // order: the whole service (branch order).
-  order: [
-    "ORDER_PORT", "ORDER_HOST", "ORDER_BATCHING", "DATABASE_URL", "DATABASE_SESSION_URL", "DATABASE_POOL_MODE", "DB_POOL_SIZE",
-    "JWT_SECRET", "NODE_ENV", "LOG_LEVEL", "SHUTDOWN_GRACE_MS",
-  ],
+  gateway: ["GATEWAY_ADMIN_HOST", "GATEWAY_ADMIN_PORT"],
 };
 
 /** Ports the manifests declare that no running service of this branch listens on yet. */
 export const PENDING_PORTS: Record<string, number[]> = {
   gateway: [8100],
-  order: [8003],
 };

@@ -6,6 +6,7 @@ export const GATEWAY_SETTINGS = defineSettings("gateway", {
   workers: int({ env: "GATEWAY_WORKERS", default: 1, min: 1, max: 64, help: "processes sharing the port with reusePort" }),
   authUrls: httpUrls({ env: "AUTH_URL", default: "http://127.0.0.1:8001", help: "auth instance(s)" }),
   productUrls: httpUrls({ env: "PRODUCT_URL", default: "http://127.0.0.1:8002", help: "product instance(s)" }),
+  orderUrls: httpUrls({ env: "ORDER_URL", default: "http://127.0.0.1:8003", help: "order instance(s)" }),
   jwtSecret: jwtSecret("HS256 key the tokens are verified with"),
   upstreamTimeoutMs: int({ env: "UPSTREAM_TIMEOUT_MS", default: 10_000, min: 10, max: 600_000, help: "an upstream answer slower than this is a 504" }),
   upstreamConnectTimeoutMs: int({ env: "UPSTREAM_CONNECT_TIMEOUT_MS", default: 1000, min: 10, max: 60_000, help: "connecting to an upstream" }),

@@ -15,21 +15,25 @@ import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 import { registerUpstreamMetrics } from "./upstream-metrics.ts";
 
+/** A kept-alive upstream connection unused this long is closed (below the services' own idle timeout). */
+const UPSTREAM_IDLE_MS = 20_000;
+
 await runMain(GATEWAY_SETTINGS, async (config) => {
   const log = createLogger("gateway", config.logLevel);
   const poolOptions = {
     maxConnections: config.upstreamMaxConnections,
     timeoutMs: config.upstreamTimeoutMs,
     connectTimeoutMs: config.upstreamConnectTimeoutMs,
-    idleMs: 20_000,
+    idleMs: UPSTREAM_IDLE_MS,
     downMs: config.upstreamDownMs,
   };
   const upstreams = {
     auth: new Upstream("auth", config.authUrls, poolOptions),
     product: new Upstream("product", config.productUrls, poolOptions),
+    order: new Upstream("order", config.orderUrls, poolOptions),
   };
   const runtime = serviceRuntime("gateway", config, log);
-  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product]);
+  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product, upstreams.order]);
   const proxy = createProxy({
     upstreams,
     verifier: new TokenVerifier(config.jwtSecret, "access", config.tokenCacheSize),
@@ -46,6 +50,7 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
   const docs = new ApiDocs([
     { service: "auth", urls: config.authUrls, path: "/auth/openapi.json" },
     { service: "product", urls: config.productUrls, path: "/products/openapi.json" },
+    { service: "order", urls: config.orderUrls, path: "/orders/openapi.json" },
   ]);
   let edge: Edge | null = null;
   const app = buildGatewayApp({ proxy, runtime, docs: docs.handle, clientOf: (port) => edge?.clientOf(port) });
@@ -63,7 +68,8 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
     await Promise.all([edge!.stop(), app.server?.stop(false), stopWorkers(workers)]);
     upstreams.auth.close();
     upstreams.product.close();
+    upstreams.order.close();
     await runtime.tracer?.close();
   });
-  log.info("ready", { url: `http://${config.host}:${edge.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
+  log.info("ready", { url: `http://${config.host}:${edge.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), order: config.orderUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
 });

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort } from "../lib/stack/free-port.ts";
 import { call, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 /** Samples of a Prometheus text exposition; throws on a line that is not valid. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -29,7 +32,7 @@ const metric = (samples: Map<string, number>, name: string, labels: Record<strin
 let stack: Awaited<ReturnType<typeof testStack>>;
 beforeAll(async () => {
   stack = await testStack();
-});
+}, STACK_START_TIMEOUT_MS);
 
 describe("metrics", () => {
   test("every service serves Prometheus text; the gateway's own through the gateway", async () => {
@@ -82,6 +85,7 @@ describe("API docs", () => {
       "GET /health", "GET /auth/health", "POST /auth/register", "POST /auth/login", "POST /auth/refresh", "GET /auth/verify", "GET /auth/users/me",
       "GET /products/health", "GET /products", "POST /products", "GET /products/{id}", "PATCH /products/{id}", "GET /products/{id}/stock",
       "PATCH /products/{id}/stock", "GET /products/deals", "POST /products/deals", "GET /products/deals/{id}",
+      "GET /orders/health", "POST /orders", "GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel",
     ];
     for (const route of contract) expect(routes).toContain(route);
     expect(JSON.stringify(doc.paths["/auth/register"].post.requestBody)).toContain("password");

@@ -1,10 +1,10 @@
 /**
  * Which upstream serves a path, whether it needs a token, and the route's pattern (the metrics
- * label): one pass over the path's segments, no regular expressions. Anything under `/auth` or
- * `/products` that the contract does not list as public needs a token, so a route added to a
- * service later is protected by default.
+ * label): one pass over the path's segments, no regular expressions. Anything under `/auth`,
+ * `/products` or `/orders` that the contract does not list as public needs a token, so a route
+ * added to a service later is protected by default.
  */
-export type UpstreamName = "auth" | "product";
+export type UpstreamName = "auth" | "product" | "order";
 
 export interface Route {
   upstream: UpstreamName;
@@ -45,9 +45,18 @@ const PRODUCT_WRITE = {
   PATCH: { product: route("product", "/products/{id}", false), stock: route("product", "/products/{id}/stock", false) },
 };
 
+const ORDER_OTHER = route("order", "/orders/*", false);
+const ORDER_HEALTH = route("order", "/orders/health", true);
+const ORDER_ROUTES = {
+  list: route("order", "/orders", false),
+  one: route("order", "/orders/{id}", false),
+  cancel: route("order", "/orders/{id}/cancel", false),
+};
+
 /** The route of `method path` (path without the query), or null when no upstream has it. */
 export function routeOf(method: string, path: string): Route | null {
   if (path === "/products" || path.startsWith("/products/")) return productRoute(method, path);
+  if (path === "/orders" || path.startsWith("/orders/")) return orderRoute(method, path);
   if (path === "/auth" || path.startsWith("/auth/")) {
     if (method === "POST") return AUTH_POST.get(path) ?? AUTH_OTHER;
     if (method === "GET" || method === "HEAD") return AUTH_READ.get(path) ?? AUTH_OTHER;
@@ -56,14 +65,17 @@ export function routeOf(method: string, path: string): Route | null {
   return null;
 }
 
+const PRODUCT_SEGMENTS = "/products/".length;
+const ORDER_SEGMENTS = "/orders/".length;
+
 function productRoute(method: string, path: string): Route {
   // Segments after "/products/": first[/rest]
-  const second = path.indexOf("/", 10);
-  const first = path.length <= 10 ? "" : second === -1 ? path.slice(10) : path.slice(10, second);
+  const second = path.indexOf("/", PRODUCT_SEGMENTS);
+  const first = path.length <= PRODUCT_SEGMENTS ? "" : second === -1 ? path.slice(PRODUCT_SEGMENTS) : path.slice(PRODUCT_SEGMENTS, second);
   const rest = second === -1 ? null : path.slice(second + 1);
   const wellFormed = first !== "" && (rest === null || (rest !== "" && !rest.includes("/")));
   if (method === "GET" || method === "HEAD") {
-    if (path.length === 9) return PRODUCT_READ.list;
+    if (path === "/products") return PRODUCT_READ.list;
     if (!wellFormed) return PRODUCT_OTHER;
     if (rest === null) return first === "health" ? PRODUCT_READ.health : first === "deals" ? PRODUCT_READ.deals : PRODUCT_READ.product;
     if (first === "deals") return PRODUCT_READ.deal;
@@ -75,4 +87,18 @@ function productRoute(method: string, path: string): Route {
     if (rest === "stock") return PRODUCT_WRITE.PATCH.stock;
   }
   return PRODUCT_OTHER;
+}
+
+function orderRoute(method: string, path: string): Route {
+  if (path === "/orders") return method === "GET" || method === "HEAD" || method === "POST" ? ORDER_ROUTES.list : ORDER_OTHER;
+  // Segments after "/orders/": first[/rest]
+  const second = path.indexOf("/", ORDER_SEGMENTS);
+  const first = second === -1 ? path.slice(ORDER_SEGMENTS) : path.slice(ORDER_SEGMENTS, second);
+  const rest = second === -1 ? null : path.slice(second + 1);
+  if (first === "") return ORDER_OTHER;
+  if (rest === null) {
+    if (method !== "GET" && method !== "HEAD") return ORDER_OTHER;
+    return first === "health" ? ORDER_HEALTH : ORDER_ROUTES.one;
+  }
+  return method === "POST" && rest === "cancel" ? ORDER_ROUTES.cancel : ORDER_OTHER;
 }

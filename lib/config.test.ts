@@ -2,11 +2,15 @@ import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { AUTH_SETTINGS } from "../auth/config.ts";
 import { GATEWAY_SETTINGS } from "../gateway/config.ts";
+import { ORDER_SETTINGS } from "../order/config.ts";
 import { PRODUCT_SETTINGS } from "../product/config.ts";
 import { ConfigError, sharedServiceSettings, type Settings, type SettingsTable } from "./config.ts";
 import { DEVELOPMENT_JWT_SECRET } from "./jwt-secret.ts";
 import { SERVICES } from "./stack/stack.ts";
 import { START_SETTINGS } from "./stack/start-settings.ts";
+import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const gateway = (env: Record<string, string>) => () => GATEWAY_SETTINGS.read(env);
 
@@ -19,6 +23,8 @@ describe("configuration", () => {
     expect(c.jwtSecret).toBe(DEVELOPMENT_JWT_SECRET);
     expect(AUTH_SETTINGS.read({}).port).toBe(8001);
     expect(PRODUCT_SETTINGS.read({}).port).toBe(8002);
+    expect(ORDER_SETTINGS.read({})).toMatchObject({ port: 8003, host: "127.0.0.1", batching: "on" });
+    expect(() => ORDER_SETTINGS.read({ ORDER_BATCHING: "maybe" })).toThrow(/ORDER_BATCHING/);
   });
 
   test("an empty variable is unset", () => {
@@ -52,14 +58,14 @@ describe("configuration", () => {
   });
 
   test("every default passes its own validation", () => {
-    for (const settings of [GATEWAY_SETTINGS, AUTH_SETTINGS, PRODUCT_SETTINGS, START_SETTINGS] as Settings<SettingsTable>[]) {
+    for (const settings of [GATEWAY_SETTINGS, AUTH_SETTINGS, PRODUCT_SETTINGS, ORDER_SETTINGS, START_SETTINGS] as Settings<SettingsTable>[]) {
       const env = Object.fromEntries(Object.values(settings.table).flatMap((s) => (s.shownDefault && /^[\w./:,-]+$/.test(s.shownDefault) ? [[s.env, s.shownDefault]] : [])));
       expect(settings.read(env)).toEqual(settings.read({}));
     }
   });
 
   test("--help lists every setting of the table, with its default", () => {
-    for (const settings of [GATEWAY_SETTINGS, AUTH_SETTINGS, PRODUCT_SETTINGS] as Settings<SettingsTable>[]) {
+    for (const settings of [GATEWAY_SETTINGS, AUTH_SETTINGS, PRODUCT_SETTINGS, ORDER_SETTINGS] as Settings<SettingsTable>[]) {
       const help = settings.help();
       for (const s of Object.values(settings.table)) expect(help).toMatch(new RegExp(`^  ${s.env} +${(s.shownDefault ?? "unset").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `, "m"));
     }

@@ -13,7 +13,7 @@ export interface ServiceDocsOptions {
   tags: { name: string; description: string }[];
 }
 
-export const serviceDocsPath = (prefix: string) => `${prefix}/openapi.json`;
+const serviceDocsPath = (prefix: string) => `${prefix}/openapi.json`;
 
 export const BEARER_SCHEME = { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } as const;
 

@@ -1,6 +1,6 @@
 /** The product service's HTTP app: products, stock, deals. */
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
-import { isDatabaseUnavailable } from "../lib/db.ts";
+import { isDatabaseUnavailable } from "../lib/database-unavailable.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import { serviceDocs } from "../lib/service-docs.ts";
 import type { Catalog } from "./catalog.ts";
@@ -40,8 +40,8 @@ const jsonPage = (page: RenderedPage, ifNoneMatch: string | null, ageMs: number)
  * Every write awaits `snapshot.caughtUp()` before its answer: the lists served from memory then
  * show it to any read this instance answers after (the contract's reads after writes).
  */
-export function buildProductApp(d: ProductAppDeps) {
-  const { catalog, snapshot } = d;
+export function buildProductApp(deps: ProductAppDeps) {
+  const { catalog, snapshot } = deps;
 
   /** A read by id from the database, or from the snapshot while the database is down. */
   async function readThrough<T>(fromDb: () => Promise<T | null>, fromMemory: () => T | undefined, set: { headers: Record<string, string | number> }): Promise<T | null> {
@@ -57,13 +57,13 @@ export function buildProductApp(d: ProductAppDeps) {
   }
 
   return createServiceApp({
-    ...d.runtime,
+    ...deps.runtime,
     service: "product-service",
     prefix: "/products",
     // Without the database the deal list is still served from the snapshot, so the
     // instance stays in rotation as long as it has one.
     readiness: async () => {
-      const database = await d.databaseAnswers();
+      const database = await deps.databaseAnswers();
       return { ready: snapshot.ready, checks: { database, snapshot: snapshot.ready, snapshot_age_ms: snapshot.age() } };
     },
   })

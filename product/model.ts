@@ -39,9 +39,10 @@ export const NewDealBody = t.Object({
   deal_stock: JsonInteger({ minimum: 1, maximum: INT32_MAX }),
   starts_at: Timestamp,
   ends_at: Timestamp,
+  max_per_user: t.Optional(t.Nullable(JsonInteger({ minimum: 1, maximum: INT32_MAX, description: "most units one user may hold; absent or null: no limit" }))),
 });
 
-export const CATEGORY_MAX_LENGTH = 50;
+const CATEGORY_MAX_LENGTH = 50;
 
 export const DealsQuery = t.Object(PageQuery);
 

@@ -6,9 +6,9 @@
 import { t } from "elysia";
 
 /** Seven digits: any page a list of PostgreSQL integers can have, without overflowing the offset. */
-export const PAGE_MAX = 9_999_999;
+const PAGE_MAX = 9_999_999;
 export const SIZE_MAX = 100;
-export const DEFAULT_SIZE = 20;
+const DEFAULT_SIZE = 20;
 
 export const PageQuery = {
   page: t.Optional(

@@ -10,8 +10,12 @@
  * after the write committed (the one in flight may have read the data before it). Writers
  * that arrive together share that one reload, so coalescing reloads under load stays free to
  * decide when the next one runs; it only has to start after the writers asked.
+ *
+ * Notifications are coalesced (`refreshSoon`): during an order spike every batch of orders
+ * changes a deal row, and reloading per change would cost the database more than the orders.
  */
 import type { Catalog } from "./catalog.ts";
+import { SIZE_MAX } from "./paging.ts";
 import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
 
 export interface RenderedPage {
@@ -34,6 +38,8 @@ interface DealView {
 }
 
 const MAX_CACHED_PAGES = 512;
+/** Deal pages are cached by one number: page and size, which is at most SIZE_MAX. */
+const dealPageKey = (page: number, size: number) => page * (SIZE_MAX + 1) + size;
 const encoder = new TextEncoder();
 
 function render(value: unknown): RenderedPage {
@@ -50,6 +56,8 @@ export class CatalogSnapshot {
   /** How many reloads have started; a waiter needs one numbered above what it saw. */
   private reloadsStarted = 0;
   private waiters: { after: number; done: () => void }[] = [];
+  private lastStart = 0;
+  private soon: Timer | null = null;
   lastError: unknown = null;
   loads = 0;
   failures = 0;
@@ -58,6 +66,8 @@ export class CatalogSnapshot {
     private readonly catalog: Catalog,
     private readonly productWindow: number,
     private readonly onError: (e: unknown) => void = () => {},
+    /** Least time between the starts of two reloads asked for by `refreshSoon`. */
+    private readonly notifyGapMs = 0,
   ) {}
 
   get ready(): boolean {
@@ -79,6 +89,7 @@ export class CatalogSnapshot {
       do {
         this.again = false;
         const reload = ++this.reloadsStarted;
+        this.lastStart = Date.now();
         try {
           this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
           this.lastError = null;
@@ -90,12 +101,17 @@ export class CatalogSnapshot {
           // The writes are committed whatever the snapshot does; their answers are not held
           // back while the database cannot be read (the timer's next reload catches up).
           this.release(Number.POSITIVE_INFINITY);
+          // Not again at once: the database is not answering, and the timer retries.
+          this.again = false;
           return;
         }
         this.release(reload);
       } while (this.again);
     })().finally(() => {
       this.running = null;
+      // Asked for between the loop's last check and here (a released writer's continuation
+      // runs first): that ask is owed a reload that starts after it.
+      if (this.again) void this.refresh();
     });
     return this.running;
   }
@@ -121,6 +137,26 @@ export class CatalogSnapshot {
     this.waiters = waiting;
   }
 
+  /**
+   * A change was notified: reload once `notifyGapMs` has passed since the last reload started,
+   * however many notifications arrive meanwhile. The list then lags a change by at most that
+   * gap plus one reload.
+   */
+  refreshSoon(): void {
+    if (this.soon) return;
+    const wait = Math.max(0, this.lastStart + this.notifyGapMs - Date.now());
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.refresh();
+    }, wait);
+  }
+
+  /** Stops a reload that `refreshSoon` scheduled (at shutdown). */
+  cancelScheduled(): void {
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = null;
+  }
+
   private install(data: SnapshotData): void {
     this.data = data;
     this.dealView = null;
@@ -131,7 +167,7 @@ export class CatalogSnapshot {
   dealsPage(page: number, size: number, now = Date.now()): RenderedPage | null {
     const view = this.currentDealView(now);
     if (!view) return null;
-    const key = page * 1000 + size;
+    const key = dealPageKey(page, size);
     let rendered = view.pages.get(key);
     if (rendered === undefined) {
       const items = view.live.slice((page - 1) * size, page * size).map((d) => dealJson(d, now));

@@ -20,7 +20,7 @@ export const newHistogram = (): Histogram => build({ lowestDiscernibleValue: 1, 
 export const decodeHistogram = (encoded: string): Histogram => decodeFromCompressedBase64(encoded);
 
 /** A status of 400 or more, a timeout or a lost connection is an error, as k6 counts them. */
-export const isError = (outcome: Outcome): boolean => typeof outcome !== "number" || outcome >= 400;
+const isError = (outcome: Outcome): boolean => typeof outcome !== "number" || outcome >= 400;
 
 export class Recorder {
   private histogram = newHistogram();

@@ -13,7 +13,7 @@ const COLORS = { rps: "#2563eb", p50: "#16a34a", p99: "#dc2626", errors: "#f59e0
 const Y_STEPS = 4;
 
 /** Scenarios whose panels are compared with each other, and so share their scales. */
-export const SHARED_SCALES = [
+const SHARED_SCALES = [
   ["max-gateway", "max-direct", "max-nginx"],
   ["spike", "spike-deals"],
 ];

@@ -57,6 +57,13 @@ export function toMarkdown(r: BenchReport): string {
       out.push(`- gateway (token verified) / ${s.name.replace("max-", "")}: **${ratio(gateway.rps, s.rps)}** (${n(gateway.rps)} vs ${n(s.rps)} req/s${perRun})`);
     }
   }
+  const storm = find("login-storm");
+  if (storm) {
+    const shed = storm.errors_by_status["503"] ?? 0;
+    const logins = Math.round((storm.requests - storm.errors) / storm.duration_s);
+    out.push("", "## login storm", "");
+    out.push(`- **${n(logins)} logins/s** (200s over the run); of all answers p50 ${storm.p50_ms} ms, p99 ${storm.p99_ms} ms; 503 (shed): ${n(shed)}; other errors: ${n(storm.errors - shed)}`);
+  }
   out.push("", "## Scenarios", "");
   for (const s of r.scenarios) out.push(`- **${s.name}**: ${s.description}`);
   return out.join("\n") + "\n";

@@ -19,11 +19,14 @@ import { Service } from "kubernetes-models/v1/Service";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import { AUTH_SETTINGS } from "../../auth/config.ts";
 import { GATEWAY_SETTINGS } from "../../gateway/config.ts";
-import type { Settings, SettingsTable } from "../../lib/config.ts";
 import { testStack } from "../../lib/testing/test-stack.ts";
+import { ORDER_SETTINGS } from "../../order/config.ts";
 import { PRODUCT_SETTINGS } from "../../product/config.ts";
 import { PENDING_PORTS, PENDING_SETTINGS } from "../pending.ts";
 import { buildKustomization, parseYamlDocuments, type K8sObject } from "./kustomize.ts";
+import { useEndToEndTimeouts } from "../../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const ROOT = resolve(import.meta.dir);
 const KUSTOMIZATIONS = ["base", ...readdirSync(resolve(ROOT, "overlays")).map((o) => `overlays/${o}`)];
@@ -61,19 +64,12 @@ function containerEnv(objects: K8sObject[], c: IContainer): Record<string, strin
   return env;
 }
 
-// The order service lands from its own branch; until then its names and port are pending.
-const ORDER_CONFIG = resolve(ROOT, "../../order/config.ts");
-const ORDER_SETTINGS = existsSync(ORDER_CONFIG)
-  ? (Object.values(await import(ORDER_CONFIG)).find((v) => (v as Settings<SettingsTable>)?.service === "order") as Settings<SettingsTable>)
-  : undefined;
-
 /** The variables in a service's settings table, and the port it listens on with `values`. */
 function settingsRead(service: ServiceName, values: Record<string, string>): { names: Set<string>; port: number } {
-  if (service === "order" && !ORDER_SETTINGS) return { names: new Set(), port: Number(values.ORDER_PORT ?? 8003) };
-  const settings = { gateway: GATEWAY_SETTINGS, auth: AUTH_SETTINGS, product: PRODUCT_SETTINGS, order: ORDER_SETTINGS! }[service] as Settings<SettingsTable>;
+  const settings = { gateway: GATEWAY_SETTINGS, auth: AUTH_SETTINGS, product: PRODUCT_SETTINGS, order: ORDER_SETTINGS }[service];
   const names = new Set(Object.values(settings.table).map((s) => s.env));
   // Reading them all also proves every value the manifest gives is one the service accepts.
-  return { names, port: settings.read(values).port as number };
+  return { names, port: settings.read(values).port };
 }
 
 const deploymentOf = (objects: K8sObject[], service: ServiceName) => find(objects, "Deployment", service) as unknown as Deployment;
@@ -194,12 +190,11 @@ describe.each(KUSTOMIZATIONS)("%s", (k) => {
 describe("on a running stack", () => {
   test("every probe path of every service answers 200 where it is served", async () => {
     const stack = await testStack();
-    const urls: Partial<Record<ServiceName, string>> = { gateway: stack.gatewayUrl, auth: stack.authUrl, product: stack.productUrl, order: (stack as { orderUrl?: string }).orderUrl };
+    const urls: Partial<Record<ServiceName, string>> = { gateway: stack.gatewayUrl, auth: stack.authUrl, product: stack.productUrl, order: stack.orderUrl };
     const objects = built.get("base")!;
     for (const s of SERVICES) {
       const url = urls[s];
       if (!url) {
-        // Not in the stack until its branch lands.
         expect(PENDING_PORTS[s]).toBeDefined();
         continue;
       }
@@ -209,6 +204,5 @@ describe("on a running stack", () => {
         expect({ service: s, path: probe!.httpGet!.path, status: res.status }).toEqual({ service: s, path: probe!.httpGet!.path!, status: 200 });
       }
     }
-    // It may be the first to start the shared stack, on a machine busy with other suites.
-  }, 60_000);
+  });
 });

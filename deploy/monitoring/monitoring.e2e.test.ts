@@ -15,6 +15,9 @@ import { freePort } from "../../lib/stack/free-port.ts";
 import { call, eventually, registerAndLogin } from "../../lib/testing/http.ts";
 import { testStack } from "../../lib/testing/test-stack.ts";
 import { PENDING_METRICS } from "../pending.ts";
+import { useEndToEndTimeouts } from "../../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const DIR = resolve(import.meta.dir);
 const PROMETHEUS = Bun.which("prometheus");
@@ -79,6 +82,7 @@ beforeAll(async () => {
     gateway: gatewayMetrics.host,
     auth: `127.0.0.1:${stack.ports.auth}`,
     product: `127.0.0.1:${stack.ports.product}`,
+    order: `127.0.0.1:${stack.ports.order}`,
   };
   // The order service is in the stack once its branch lands.
   const orderUrl = (stack as { orderUrl?: string }).orderUrl;

@@ -12,6 +12,9 @@ import { call, eventually, registerAndLogin } from "../testing/http.ts";
 import { startService, type ServiceProcess } from "../testing/service-process.ts";
 import { testStack } from "../testing/test-stack.ts";
 import { startPgBouncer, type PgBouncer } from "./pgbouncer.ts";
+import { useEndToEndTimeouts } from "../testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let pooler: PgBouncer;
 let product: ServiceProcess;

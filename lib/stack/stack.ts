@@ -1,6 +1,6 @@
 /**
- * The whole system on one machine: a database (embedded unless given), auth, product and
- * the gateway, as child processes run from the sources or from the compiled executables.
+ * The whole system on one machine: a database (embedded unless given), auth, product, order
+ * and the gateway, as child processes run from the sources or from the compiled executables.
  * `bun start`, the end-to-end tests and the bench all start it through here.
  */
 import type { Subprocess } from "bun";
@@ -10,8 +10,8 @@ import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
 import { startPgBouncer, type PgBouncer } from "./pgbouncer.ts";
 
-export type ServiceName = "auth" | "product" | "gateway";
-export const SERVICES: ServiceName[] = ["auth", "product", "gateway"];
+export type ServiceName = "auth" | "product" | "order" | "gateway";
+export const SERVICES: ServiceName[] = ["auth", "product", "order", "gateway"];
 
 export interface StackOptions {
   /** "source" runs `bun <service>/main.ts`; "binary" runs `dist/<service>`. */
@@ -39,6 +39,7 @@ export interface RunningStack {
   gatewayUrl: string;
   authUrl: string;
   productUrl: string;
+  orderUrl: string;
   /** The database itself, never the pooler: what a test connects to for a look of its own. */
   databaseUrl: string;
   /** The services' DATABASE_URL when they run behind PgBouncer. */
@@ -48,7 +49,7 @@ export interface RunningStack {
   /** The embedded database, when the stack started one (tests stop and start it). */
   database: EmbeddedDatabase | null;
   ports: Record<ServiceName, number>;
-  pids(): { gateway: number[]; auth: number[]; product: number[]; postgres: number | null; pgbouncer: number | null };
+  pids(): { gateway: number[]; auth: number[]; product: number[]; order: number[]; postgres: number | null; pgbouncer: number | null };
   stop(): Promise<void>;
 }
 
@@ -118,10 +119,11 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   const databaseEnv: Record<string, string> = pooler
     ? { DATABASE_URL: pooler.url, DATABASE_SESSION_URL: databaseUrl, DATABASE_POOL_MODE: "transaction" }
     : { DATABASE_URL: databaseUrl };
-  const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, gateway: 8000, ...o.ports };
+  const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, order: 8003, gateway: 8000, ...o.ports };
   const urls = {
     auth: `http://127.0.0.1:${ports.auth}`,
     product: `http://127.0.0.1:${ports.product}`,
+    order: `http://127.0.0.1:${ports.order}`,
     gateway: `http://127.0.0.1:${ports.gateway}`,
   };
   const env = {
@@ -129,9 +131,11 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     ...databaseEnv,
     AUTH_PORT: String(ports.auth),
     PRODUCT_PORT: String(ports.product),
+    ORDER_PORT: String(ports.order),
     GATEWAY_PORT: String(ports.gateway),
     AUTH_URL: urls.auth,
     PRODUCT_URL: urls.product,
+    ORDER_URL: urls.order,
     EXIT_WITH_PARENT: "1",
     ...o.env,
   };
@@ -147,12 +151,12 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   };
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
-    await Promise.all(["auth", "product"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await Promise.all(["auth", "product", "order"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
     await pooler?.stop();
     await database?.close();
   };
   try {
-    await Promise.all([spawn("auth"), spawn("product")]);
+    await Promise.all([spawn("auth"), spawn("product"), spawn("order")]);
     await spawn("gateway");
   } catch (e) {
     await stop();
@@ -162,6 +166,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     gatewayUrl: urls.gateway,
     authUrl: urls.auth,
     productUrl: urls.product,
+    orderUrl: urls.order,
     databaseUrl,
     poolerUrl: pooler?.url ?? null,
     databaseEnv,
@@ -171,6 +176,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
       gateway: [children.get("gateway")!.pid],
       auth: [children.get("auth")!.pid],
       product: [children.get("product")!.pid],
+      order: [children.get("order")!.pid],
       postgres: database ? postmasterPid(database.dir) : null,
       pgbouncer: pooler?.process.pid ?? null,
     }),

@@ -9,4 +9,5 @@ export const START_SETTINGS = defineSettings("bun start", {
   gatewayPort: port({ env: "GATEWAY_PORT", default: 8000, help: "the gateway's port" }),
   authPort: port({ env: "AUTH_PORT", default: 8001, help: "auth's port" }),
   productPort: port({ env: "PRODUCT_PORT", default: 8002, help: "product's port" }),
+  orderPort: port({ env: "ORDER_PORT", default: 8003, help: "order's port" }),
 });
