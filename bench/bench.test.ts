@@ -19,10 +19,10 @@ test("a tiny run of every scenario writes a complete report", async () => {
     const report = await runBench({ scale: "tiny", runs: 1, out, stack, mode: "source", loadgenProcesses: 2, nginx: false, progress: false });
 
     expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))).toEqual(JSON.parse(JSON.stringify(report)));
-    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-db-read", "max-direct", "login-storm"]);
+    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-db-read", "max-direct", "login-storm", "overload"]);
     for (const s of report.scenarios) {
-      // A login storm may be shed (503 at once, by design); nothing else may fail.
-      const { "503": shed, ...errors } = s.name === "login-storm" ? s.errors_by_status : { "503": 0, ...s.errors_by_status };
+      // A login storm and an overload may be shed (503 at once, by design); nothing else may fail.
+      const { "503": shed, ...errors } = s.name === "login-storm" || s.name === "overload" ? s.errors_by_status : { "503": 0, ...s.errors_by_status };
       expect({ name: s.name, errors: s.errors - (shed ?? 0), errors_by_status: errors }).toEqual({ name: s.name, errors: 0, errors_by_status: {} });
       expect(s.requests).toBeGreaterThan(10);
       expect(s.rps).toBeGreaterThan(0);
@@ -42,6 +42,10 @@ test("a tiny run of every scenario writes a complete report", async () => {
     expect(typeof byName["arrival"]!.late).toBe("number");
     expect(byName["arrival"]!.dropped).toBe(0);
     expect(byName["login-storm"]!.requests).toBeGreaterThan(byName["login-storm"]!.errors);
+    const overload = byName["overload"]!;
+    expect(overload.served!.requests + overload.shed!.requests).toBe(overload.requests);
+    expect(overload.served!.rps).toBeGreaterThan(0);
+    expect(overload.served!.p99_ms).toBeGreaterThan(0);
 
     const md = readFileSync(join(out, "latest.md"), "utf8");
     expect(md).toContain("Kong (nginx based, declarative, DB-less) | 982 req/s");
@@ -51,6 +55,8 @@ test("a tiny run of every scenario writes a complete report", async () => {
     expect(md).toContain("**Bun: spike**");
     expect(md).toMatch(/gateway \(token verified\) \/ direct: \*\*\d+\.\d\d\*\*/);
     expect(md).toMatch(/\*\*[\d,]+ logins\/s\*\*/);
+    expect(md).toContain("## overload: served and shed");
+    expect(md).toContain("| shed (503 UNAVAILABLE, Retry-After) |");
     const svg = readFileSync(join(out, "latest.svg"), "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<polyline/g)?.length).toBe(3 * report.scenarios.length);
