@@ -8,6 +8,9 @@ import postgres from "postgres";
 import { call, uniqueEmail } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let sql: postgres.Sql;
 let authUrl = "";

@@ -63,4 +63,4 @@ test("a tiny run of every scenario writes a complete report", async () => {
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-}, 60_000);
+}, 180_000);

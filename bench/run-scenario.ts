@@ -121,10 +121,16 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
   return summary;
 }
 
-/** The first sample at or after `from` and the last at or before `to` (a little slack). */
+/**
+ * The first sample at or after `from` and the last at or before `to` (a little slack). A busy
+ * machine can delay the sampling timer past a short window; then the nearest samples around it.
+ */
 function pickWindow(samples: Sample[], from: number, to: number): [Sample, Sample] | null {
   const inside = samples.filter((s) => s.atMs >= from - 50 && s.atMs <= to + 50);
-  return inside.length >= 2 ? [inside[0]!, inside[inside.length - 1]!] : null;
+  if (inside.length >= 2) return [inside[0]!, inside[inside.length - 1]!];
+  const before = samples.findLast((s) => s.atMs <= from) ?? samples[0];
+  const after = samples.find((s) => s.atMs >= to) ?? samples.at(-1);
+  return before && after && before !== after ? [before, after] : null;
 }
 
 function cpuAround(samples: Sample[], at: number): Record<string, number> {

@@ -8,6 +8,9 @@ import { resolve } from "node:path";
 import { freePort } from "../lib/stack/free-port.ts";
 import { waitHealthy } from "../lib/stack/stack.ts";
 import { RawClient } from "./raw-client.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const PAGE = JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ id: i, description: "d".repeat(3000) })) });
 const upstream = Bun.serve({
