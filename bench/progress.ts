@@ -25,7 +25,7 @@ export class Progress {
     this.name = name;
     this.durationMs = durationMs;
     this.lastLogged = 0;
-    this.draw({ at: -1000, requests: 0, errors: 0, p50_ms: 0, p99_ms: 0, max_ms: 0 });
+    this.draw({ at: -1000, requests: 0, errors: 0, created: 0, p50_ms: 0, p99_ms: 0, max_ms: 0 });
   }
 
   interval(i: Interval): void {

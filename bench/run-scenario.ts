@@ -62,15 +62,16 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
     (i) => progress.interval(i),
   );
   const all = { ...groups, loadgen: { pids: [process.pid, ...load.pids], tree: false } };
+  const startAt = await load.started;
   // Four samples a second from the load's start (one costs ~3 ms of the coordinator's CPU),
   // so that windows and intervals have samples close to their edges.
   const samples: Sample[] = [];
-  const take = () => samples.push(sample(all, Date.now() - load.startAt));
+  const take = () => samples.push(sample(all, Date.now() - startAt));
   let every: ReturnType<typeof setInterval> | undefined;
   const first = setTimeout(() => {
     take();
     every = setInterval(take, SAMPLE_EVERY_MS);
-  }, Math.max(0, load.startAt - Date.now()));
+  }, Math.max(0, startAt - Date.now()));
   let result;
   try {
     result = await load.result;
