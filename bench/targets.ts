@@ -98,6 +98,7 @@ function stackGroups(stack: RunningStack): Record<string, ProcessGroup> {
     gateway: { pids: p.gateway, tree: true },
     auth: { pids: p.auth, tree: true },
     product: { pids: p.product, tree: true },
+    order: { pids: p.order, tree: true },
   };
   if (p.postgres) groups.postgres = { pids: [p.postgres], tree: true };
   return groups;
@@ -116,7 +117,7 @@ async function startOwnStack(o: TargetOptions, name: string, env: Record<string,
     dataDir: resolve(ROOT, ".data", `${name}-${process.pid}`),
     ephemeral: true,
     databasePort: freePort(),
-    ports: { gateway: freePort(), auth: freePort(), product: freePort() },
+    ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
     env: {
       ...env,
       LOG_LEVEL: "warn",

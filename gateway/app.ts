@@ -1,4 +1,4 @@
-/** The gateway's HTTP app: `/auth/*` and `/products/*` proxied; its own health, metrics and API docs. */
+/** The gateway's HTTP app: `/auth/*`, `/products/*` and `/orders/*` proxied; its own health, metrics and API docs. */
 import { Elysia } from "elysia";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import type { Proxy } from "./proxy.ts";
@@ -12,7 +12,7 @@ export interface GatewayAppDeps {
   clientOf?: (port: number) => string | undefined;
 }
 
-const PROXIED_PATHS = ["/auth", "/auth/*", "/products", "/products/*"];
+const PROXIED_PATHS = ["/auth", "/auth/*", "/products", "/products/*", "/orders", "/orders/*"];
 
 type Server = { requestIP(r: Request): { address: string; port: number } | null } | null;
 

@@ -4,6 +4,7 @@ import { readJwtSecret } from "../lib/jwt-secret.ts";
 export interface GatewayConfig extends ServiceSettings {
   authUrls: URL[];
   productUrls: URL[];
+  orderUrls: URL[];
   jwtSecret: string;
   upstreamTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
@@ -19,6 +20,7 @@ export const GATEWAY_SETTINGS_HELP = `gateway settings (environment):
   GATEWAY_WORKERS               processes sharing the port with reusePort (1)
   AUTH_URL                      auth instance(s), comma-separated (http://127.0.0.1:8001)
   PRODUCT_URL                   product instance(s), comma-separated (http://127.0.0.1:8002)
+  ORDER_URL                     order instance(s), comma-separated (http://127.0.0.1:8003)
   JWT_SECRET                    HS256 key the tokens are verified with (development key; refused when NODE_ENV=production)
   UPSTREAM_TIMEOUT_MS           an upstream answer slower than this is a 504 (10000)
   UPSTREAM_CONNECT_TIMEOUT_MS   connecting to an upstream (1000)
@@ -36,6 +38,7 @@ export function readGatewayConfig(env = new EnvReader()): GatewayConfig {
     ...settings,
     authUrls: env.httpUrls("AUTH_URL", "http://127.0.0.1:8001"),
     productUrls: env.httpUrls("PRODUCT_URL", "http://127.0.0.1:8002"),
+    orderUrls: env.httpUrls("ORDER_URL", "http://127.0.0.1:8003"),
     jwtSecret: readJwtSecret(env, settings.production),
     upstreamTimeoutMs: env.int("UPSTREAM_TIMEOUT_MS", 10_000, 10, 600_000),
     upstreamConnectTimeoutMs: env.int("UPSTREAM_CONNECT_TIMEOUT_MS", 1000, 10, 60_000),

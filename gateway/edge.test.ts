@@ -40,7 +40,7 @@ const options = { maxConnections: 16, timeoutMs: 3000, connectTimeoutMs: 500, id
 const product = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], options);
 const metrics = createServiceMetrics("gateway");
 const proxy = createProxy({
-  upstreams: { auth: product, product },
+  upstreams: { auth: product, product, order: product },
   verifier: new TokenVerifier(SECRET),
   bodyLimit: 10_000,
   metrics,

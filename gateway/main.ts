@@ -28,9 +28,10 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
   const upstreams = {
     auth: new Upstream("auth", config.authUrls, poolOptions),
     product: new Upstream("product", config.productUrls, poolOptions),
+    order: new Upstream("order", config.orderUrls, poolOptions),
   };
   const runtime = serviceRuntime("gateway", config, log);
-  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product]);
+  const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product, upstreams.order]);
   const proxy = createProxy({
     upstreams,
     verifier: new TokenVerifier(config.jwtSecret, "access", config.tokenCacheSize),
@@ -60,7 +61,8 @@ await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "
     await Promise.all([edge!.stop(), app.server?.stop(false), stopWorkers(workers)]);
     upstreams.auth.close();
     upstreams.product.close();
+    upstreams.order.close();
     await runtime.tracer?.close();
   });
-  log.info("ready", { url: `http://${config.host}:${edge.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
+  log.info("ready", { url: `http://${config.host}:${edge.port}`, auth: config.authUrls.map(String), product: config.productUrls.map(String), order: config.orderUrls.map(String), worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });
 });

@@ -34,7 +34,7 @@ afterAll(() => {
 });
 
 const proxy = createProxy({
-  upstreams: { auth: product, product },
+  upstreams: { auth: product, product, order: product },
   verifier: new TokenVerifier("test-key"),
   bodyLimit: 1024,
   metrics: createServiceMetrics("gateway"),

@@ -16,6 +16,7 @@ describe("routeOf", () => {
     ["GET", `/products/${id}/stock`, "product"],
     ["GET", "/products/deals", "product"],
     ["GET", `/products/deals/${id}`, "product"],
+    ["GET", "/orders/health", "order"],
   ];
   for (const [method, path, upstream] of publicRoutes)
     test(`${method} ${path} is public on ${upstream}`, () => expect(routeOf(method, path)).toMatchObject({ upstream: upstream as "auth", public: true }));
@@ -36,11 +37,19 @@ describe("routeOf", () => {
     ["GET", "/products/", "product"],
     ["GET", "/products//stock", "product"],
     ["GET", `/products/deals/${id}/x`, "product"],
+    ["POST", "/orders", "order"],
+    ["GET", "/orders", "order"],
+    ["GET", `/orders/${id}`, "order"],
+    ["POST", `/orders/${id}/cancel`, "order"],
+    ["POST", "/orders/health", "order"],
+    ["GET", "/orders/health/x", "order"],
+    ["GET", "/orders/", "order"],
+    ["DELETE", `/orders/${id}`, "order"],
   ];
   for (const [method, path, upstream] of protectedRoutes)
     test(`${method} ${path} needs a token`, () => expect(routeOf(method, path)).toMatchObject({ upstream: upstream as "auth", public: false }));
 
-  for (const path of ["/", "/health2", "/productsx", "/authx/login", "/docs/../auth", "/metricsx"])
+  for (const path of ["/", "/health2", "/productsx", "/ordersx", "/authx/login", "/docs/../auth", "/metricsx"])
     test(`${path} has no upstream`, () => expect(routeOf("GET", path)).toBeNull());
 });
 
@@ -56,6 +65,10 @@ describe("route patterns, the metrics label", () => {
     ["GET", "/auth/anything/else", "/auth/*"],
     ["GET", `/products/${id}/a/b/c`, "/products/*"],
     ["DELETE", `/products/deals/${id}`, "/products/*"],
+    ["POST", "/orders", "/orders"],
+    ["GET", `/orders/${id}`, "/orders/{id}"],
+    ["POST", `/orders/${id}/cancel`, "/orders/{id}/cancel"],
+    ["GET", `/orders/${id}/cancel`, "/orders/*"],
   ];
   for (const [method, path, pattern] of cases) test(`${method} ${path} → ${pattern}`, () => expect(routeOf(method, path)?.pattern).toBe(pattern));
 

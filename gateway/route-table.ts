@@ -1,10 +1,10 @@
 /**
  * Which upstream serves a path, whether it needs a token, and the route's pattern (the metrics
- * label): one pass over the path's segments, no regular expressions. Anything under `/auth` or
- * `/products` that the contract does not list as public needs a token, so a route added to a
- * service later is protected by default.
+ * label): one pass over the path's segments, no regular expressions. Anything under `/auth`,
+ * `/products` or `/orders` that the contract does not list as public needs a token, so a route
+ * added to a service later is protected by default.
  */
-export type UpstreamName = "auth" | "product";
+export type UpstreamName = "auth" | "product" | "order";
 
 export interface Route {
   upstream: UpstreamName;
@@ -45,9 +45,18 @@ const PRODUCT_WRITE = {
   PATCH: { product: route("product", "/products/{id}", false), stock: route("product", "/products/{id}/stock", false) },
 };
 
+const ORDER_OTHER = route("order", "/orders/*", false);
+const ORDER_HEALTH = route("order", "/orders/health", true);
+const ORDER_ROUTES = {
+  list: route("order", "/orders", false),
+  one: route("order", "/orders/{id}", false),
+  cancel: route("order", "/orders/{id}/cancel", false),
+};
+
 /** The route of `method path` (path without the query), or null when no upstream has it. */
 export function routeOf(method: string, path: string): Route | null {
   if (path === "/products" || path.startsWith("/products/")) return productRoute(method, path);
+  if (path === "/orders" || path.startsWith("/orders/")) return orderRoute(method, path);
   if (path === "/auth" || path.startsWith("/auth/")) {
     if (method === "POST") return AUTH_POST.get(path) ?? AUTH_OTHER;
     if (method === "GET" || method === "HEAD") return AUTH_READ.get(path) ?? AUTH_OTHER;
@@ -75,4 +84,18 @@ function productRoute(method: string, path: string): Route {
     if (rest === "stock") return PRODUCT_WRITE.PATCH.stock;
   }
   return PRODUCT_OTHER;
+}
+
+function orderRoute(method: string, path: string): Route {
+  if (path.length === 7) return method === "GET" || method === "HEAD" || method === "POST" ? ORDER_ROUTES.list : ORDER_OTHER;
+  // Segments after "/orders/": first[/rest]
+  const second = path.indexOf("/", 8);
+  const first = second === -1 ? path.slice(8) : path.slice(8, second);
+  const rest = second === -1 ? null : path.slice(second + 1);
+  if (first === "") return ORDER_OTHER;
+  if (rest === null) {
+    if (method !== "GET" && method !== "HEAD") return ORDER_OTHER;
+    return first === "health" ? ORDER_HEALTH : ORDER_ROUTES.one;
+  }
+  return method === "POST" && rest === "cancel" ? ORDER_ROUTES.cancel : ORDER_OTHER;
 }

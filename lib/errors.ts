@@ -13,6 +13,13 @@ export type ErrorCode =
   | "BAD_GATEWAY"
   | "UNAVAILABLE"
   | "GATEWAY_TIMEOUT"
+  | "INVALID_DEAL"
+  | "DEAL_NOT_ACTIVE"
+  | "PURCHASE_LIMIT_EXCEEDED"
+  | "CANNOT_CANCEL"
+  | "PRODUCT_NOT_FOUND"
+  | "DEAL_NOT_FOUND"
+  | "IDEMPOTENCY_KEY_REUSED"
   | "INTERNAL_ERROR";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -28,6 +35,13 @@ const STATUS: Record<ErrorCode, number> = {
   BAD_GATEWAY: 502,
   UNAVAILABLE: 503,
   GATEWAY_TIMEOUT: 504,
+  INVALID_DEAL: 400,
+  DEAL_NOT_ACTIVE: 400,
+  PURCHASE_LIMIT_EXCEEDED: 400,
+  CANNOT_CANCEL: 400,
+  PRODUCT_NOT_FOUND: 404,
+  DEAL_NOT_FOUND: 404,
+  IDEMPOTENCY_KEY_REUSED: 422,
   INTERNAL_ERROR: 500,
 };
 
@@ -62,5 +76,8 @@ export function errorResponse(
     headers: { "content-type": "application/json", ...headers },
   });
 }
+
+/** The contract's error body of an ApiError, for answers that are stored before they are sent. */
+export const apiErrorBody = (e: ApiError) => (e.details ? { error: e.code, message: e.message, details: e.details } : { error: e.code, message: e.message });
 
 export const apiErrorResponse = (e: ApiError) => errorResponse(e.code, e.message, e.details, e.headers);

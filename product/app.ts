@@ -115,6 +115,7 @@ export function buildProductApp(d: ProductAppDeps) {
           deal_stock: JsonInteger({ minimum: 1, maximum: INT32 }),
           starts_at: Timestamp,
           ends_at: Timestamp,
+          max_per_user: t.Optional(t.Nullable(JsonInteger({ minimum: 1, maximum: INT32, description: "most units one user may hold; absent or null: no limit" }))),
         }),
         detail: { summary: "Create a deal", tags: ["deals"], security: [{ bearer: [] }] },
       },

@@ -19,6 +19,7 @@ export interface NewDeal {
   deal_stock: number;
   starts_at: Date;
   ends_at: Date;
+  max_per_user?: number | null;
 }
 
 export type StockChange =
@@ -27,7 +28,7 @@ export type StockChange =
 
 const MAX_INT = 2_147_483_647;
 
-const DEAL_COLUMNS = `d.id, d.product_id, d.deal_price, d.deal_stock, d.remaining_stock, d.starts_at, d.ends_at, d.created_at,
+const DEAL_COLUMNS = `d.id, d.product_id, d.deal_price, d.deal_stock, d.remaining_stock, d.starts_at, d.ends_at, d.max_per_user, d.created_at,
   p.id as p_id, p.name as p_name, p.description as p_description, p.price as p_price, p.stock as p_stock,
   p.category as p_category, p.image_url as p_image_url, p.created_at as p_created_at, p.updated_at as p_updated_at`;
 
@@ -40,6 +41,7 @@ function toDeal(r: Record<string, unknown>): DealRow {
     remaining_stock: r.remaining_stock as number,
     starts_at: r.starts_at as Date,
     ends_at: r.ends_at as Date,
+    max_per_user: r.max_per_user as number | null,
     created_at: r.created_at as Date,
     product: {
       id: r.p_id as string,
@@ -105,11 +107,11 @@ export class Catalog {
   async createDeal(d: NewDeal): Promise<DealRow | null> {
     const rows = await this.sql.unsafe(
       `with d as (
-         insert into product.deals (product_id, deal_price, deal_stock, remaining_stock, starts_at, ends_at)
-         select id, $2, $3, $3, $4, $5 from product.products where id = $1
+         insert into product.deals (product_id, deal_price, deal_stock, remaining_stock, starts_at, ends_at, max_per_user)
+         select id, $2, $3, $3, $4, $5, $6 from product.products where id = $1
          returning *)
        select ${DEAL_COLUMNS} from d join product.products p on p.id = d.product_id`,
-      [d.product_id, d.deal_price, d.deal_stock, d.starts_at, d.ends_at],
+      [d.product_id, d.deal_price, d.deal_stock, d.starts_at, d.ends_at, d.max_per_user ?? null],
       { prepare: true },
     );
     return rows[0] ? toDeal(rows[0]) : null;

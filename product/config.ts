@@ -4,6 +4,7 @@ export interface ProductConfig extends ServiceSettings {
   databaseUrl: string | undefined;
   poolSize: number;
   snapshotRefreshMs: number;
+  snapshotNotifyGapMs: number;
   snapshotProductWindow: number;
   workers: number;
 }
@@ -16,6 +17,8 @@ export const PRODUCT_SETTINGS_HELP = `product service settings (environment):
   DB_POOL_SIZE                connections in the pool (10)
   SNAPSHOT_REFRESH_MS         full refresh of the in-memory deal/product snapshot (1000);
                               changes arrive sooner through LISTEN/NOTIFY
+  SNAPSHOT_NOTIFY_GAP_MS      least time between two reloads asked for by NOTIFY (250): an
+                              order spike changes deal rows all the time
   SNAPSHOT_PRODUCT_WINDOW     newest products kept in memory for list pages (1000)
   BODY_LIMIT_BYTES            largest request body (1048576)
   SHUTDOWN_GRACE_MS           time for in-flight requests at SIGTERM (10000)
@@ -27,6 +30,7 @@ export function readProductConfig(env = new EnvReader()): ProductConfig {
     databaseUrl: env.databaseUrl(),
     poolSize: env.int("DB_POOL_SIZE", 10, 1, 500),
     snapshotRefreshMs: env.int("SNAPSHOT_REFRESH_MS", 1000, 50, 60_000),
+    snapshotNotifyGapMs: env.int("SNAPSHOT_NOTIFY_GAP_MS", 250, 0, 10_000),
     snapshotProductWindow: env.int("SNAPSHOT_PRODUCT_WINDOW", 1000, 100, 100_000),
     workers: env.int("PRODUCT_WORKERS", 1, 1, 64),
   };

@@ -28,11 +28,11 @@ await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "
     if (Date.now() - lastWarning < 1000) return;
     lastWarning = Date.now();
     log.warn("snapshot refresh failed; serving the last one", { ageMs: snapshot.age(), ...describeError(e) });
-  });
+  }, config.snapshotNotifyGapMs);
   await snapshot.refresh();
   if (!snapshot.ready) throw snapshot.lastError;
   // A (re)subscription may have missed notifications, so it reloads as well.
-  const listener = await sql.listen("catalog_changed", () => void snapshot.refresh(), () => void snapshot.refresh());
+  const listener = await sql.listen("catalog_changed", () => snapshot.refreshSoon(), () => void snapshot.refresh());
   const timer = setInterval(() => void snapshot.refresh(), config.snapshotRefreshMs);
 
   const runtime = serviceRuntime("product", config, log);
@@ -41,6 +41,7 @@ await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "
   const workers = startExtraWorkers(config.workers, log);
   listen(app, { port: config.port, host: config.host, reusePort: config.workers > 1, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
     clearInterval(timer);
+    snapshot.cancelScheduled();
     await stopWorkers(workers);
     await listener.unlisten().catch(() => {});
     await sql.end({ timeout: 5 });

@@ -25,6 +25,7 @@ const deal = (over: Partial<DealRow> = {}): DealRow => ({
   remaining_stock: 4,
   starts_at: new Date(START),
   ends_at: new Date(END),
+  max_per_user: null,
   created_at: new Date("2030-04-30T00:00:00.000Z"),
   product,
   ...over,
@@ -72,7 +73,7 @@ describe("JSON shapes", () => {
   test("a deal nests its product, takes original_price from it and computes status at the given time", () => {
     const json = dealJson(deal(), START + 1);
     expect(Object.keys(json).sort()).toEqual(
-      ["created_at", "deal_price", "deal_stock", "ends_at", "id", "original_price", "product", "product_id", "remaining_stock", "starts_at", "status"].sort(),
+      ["created_at", "deal_price", "deal_stock", "ends_at", "id", "max_per_user", "original_price", "product", "product_id", "remaining_stock", "starts_at", "status"].sort(),
     );
     expect(json).toMatchObject({
       product_id: product.id,
@@ -83,12 +84,14 @@ describe("JSON shapes", () => {
       starts_at: "2030-05-01T10:00:00.000Z",
       ends_at: "2030-05-01T12:00:00.000Z",
       status: "active",
+      max_per_user: null,
       created_at: "2030-04-30T00:00:00.000Z",
     });
     expect(json.product).toEqual(productJson(product));
     expect(dealJson(deal(), START - 1).status).toBe("scheduled");
     expect(dealJson(deal(), END + 1).status).toBe("ended");
     expect(dealJson(deal({ product: { ...product, price: 3100 } }), START).original_price).toBe(3100);
+    expect(dealJson(deal({ max_per_user: 2 }), START).max_per_user).toBe(2);
   });
 
   test("the JSON survives a round trip through JSON.stringify unchanged (no Dates, no undefined)", () => {

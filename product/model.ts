@@ -20,6 +20,8 @@ export interface DealRow {
   remaining_stock: number;
   starts_at: Date;
   ends_at: Date;
+  /** Most units one user may hold in orders that are not cancelled; null: no limit. */
+  max_per_user: number | null;
   created_at: Date;
   product: ProductRow;
 }
@@ -59,6 +61,7 @@ export const dealJson = (d: DealRow, now: number) => ({
   starts_at: d.starts_at.toISOString(),
   ends_at: d.ends_at.toISOString(),
   status: dealStatus(d, now),
+  max_per_user: d.max_per_user,
   created_at: d.created_at.toISOString(),
 });
 

@@ -4,6 +4,8 @@
  * changed (LISTEN/NOTIFY), on a timer as a safety net, and never by a request: a request only
  * re-renders from memory, which also makes deals start and end on the clock to the
  * millisecond. Reloads are single-flight: whoever asks while one runs gets one more after it.
+ * Notifications are coalesced (`refreshSoon`): during an order spike every batch of orders
+ * changes a deal row, and reloading per change would cost the database more than the orders.
  */
 import type { Catalog } from "./catalog.ts";
 import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./model.ts";
@@ -41,6 +43,8 @@ export class CatalogSnapshot {
   private productPages = new Map<string, RenderedPage>();
   private running: Promise<void> | null = null;
   private again = false;
+  private lastStart = 0;
+  private soon: Timer | null = null;
   lastError: unknown = null;
   loads = 0;
   failures = 0;
@@ -49,6 +53,8 @@ export class CatalogSnapshot {
     private readonly catalog: Catalog,
     private readonly productWindow: number,
     private readonly onError: (e: unknown) => void = () => {},
+    /** Least time between the starts of two reloads asked for by `refreshSoon`. */
+    private readonly notifyGapMs = 0,
   ) {}
 
   get ready(): boolean {
@@ -69,6 +75,7 @@ export class CatalogSnapshot {
     this.running = (async () => {
       do {
         this.again = false;
+        this.lastStart = Date.now();
         try {
           this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
           this.lastError = null;
@@ -84,6 +91,26 @@ export class CatalogSnapshot {
       this.running = null;
     });
     return this.running;
+  }
+
+  /**
+   * A change was notified: reload once `notifyGapMs` has passed since the last reload started,
+   * however many notifications arrive meanwhile. The list then lags a change by at most that
+   * gap plus one reload.
+   */
+  refreshSoon(): void {
+    if (this.soon) return;
+    const wait = Math.max(0, this.lastStart + this.notifyGapMs - Date.now());
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.refresh();
+    }, wait);
+  }
+
+  /** Stops a reload that `refreshSoon` scheduled (at shutdown). */
+  cancelScheduled(): void {
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = null;
   }
 
   private install(data: SnapshotData): void {

@@ -1,6 +1,6 @@
 /**
- * The whole system on one machine: a database (embedded unless given), auth, product and
- * the gateway, as child processes run from the sources or from the compiled executables.
+ * The whole system on one machine: a database (embedded unless given), auth, product, order
+ * and the gateway, as child processes run from the sources or from the compiled executables.
  * `bun start`, the end-to-end tests and the bench all start it through here.
  */
 import type { Subprocess } from "bun";
@@ -9,8 +9,8 @@ import { resolve } from "node:path";
 import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
 
-export type ServiceName = "auth" | "product" | "gateway";
-export const SERVICES: ServiceName[] = ["auth", "product", "gateway"];
+export type ServiceName = "auth" | "product" | "order" | "gateway";
+export const SERVICES: ServiceName[] = ["auth", "product", "order", "gateway"];
 
 export interface StackOptions {
   /** "source" runs `bun <service>/main.ts`; "binary" runs `dist/<service>`. */
@@ -33,11 +33,12 @@ export interface RunningStack {
   gatewayUrl: string;
   authUrl: string;
   productUrl: string;
+  orderUrl: string;
   databaseUrl: string;
   /** The embedded database, when the stack started one (tests stop and start it). */
   database: EmbeddedDatabase | null;
   ports: Record<ServiceName, number>;
-  pids(): { gateway: number[]; auth: number[]; product: number[]; postgres: number | null };
+  pids(): { gateway: number[]; auth: number[]; product: number[]; order: number[]; postgres: number | null };
   stop(): Promise<void>;
 }
 
@@ -91,10 +92,11 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     ? null
     : await startEmbeddedDatabase({ dir: o.dataDir, port: o.databasePort, ephemeral: o.ephemeral, onLog: (l) => log("postgres", l.trimEnd()) });
   const databaseUrl = o.databaseUrl ?? database!.url;
-  const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, gateway: 8000, ...o.ports };
+  const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, order: 8003, gateway: 8000, ...o.ports };
   const urls = {
     auth: `http://127.0.0.1:${ports.auth}`,
     product: `http://127.0.0.1:${ports.product}`,
+    order: `http://127.0.0.1:${ports.order}`,
     gateway: `http://127.0.0.1:${ports.gateway}`,
   };
   const env = {
@@ -102,9 +104,11 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     DATABASE_URL: databaseUrl,
     AUTH_PORT: String(ports.auth),
     PRODUCT_PORT: String(ports.product),
+    ORDER_PORT: String(ports.order),
     GATEWAY_PORT: String(ports.gateway),
     AUTH_URL: urls.auth,
     PRODUCT_URL: urls.product,
+    ORDER_URL: urls.order,
     EXIT_WITH_PARENT: "1",
     ...o.env,
   };
@@ -118,11 +122,13 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   };
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
-    await Promise.all(["auth", "product"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await Promise.all(["auth", "product", "order"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
     await database?.close();
   };
   try {
+    // Product first: its migration makes the functions order's migrations and requests use.
     await Promise.all([spawn("auth"), spawn("product")]);
+    await spawn("order");
     await spawn("gateway");
   } catch (e) {
     await stop();
@@ -132,6 +138,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     gatewayUrl: urls.gateway,
     authUrl: urls.auth,
     productUrl: urls.product,
+    orderUrl: urls.order,
     databaseUrl,
     database,
     ports,
@@ -139,6 +146,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
       gateway: [children.get("gateway")!.pid],
       auth: [children.get("auth")!.pid],
       product: [children.get("product")!.pid],
+      order: [children.get("order")!.pid],
       postgres: database ? postmasterPid(database.dir) : null,
     }),
     stop,

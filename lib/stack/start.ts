@@ -12,7 +12,7 @@ const stack = await startStack({ mode: binary ? "binary" : "source", databaseUrl
   process.stderr.write(`bun start: ${e.message}\n`);
   process.exit(1);
 });
-process.stdout.write(`\nhot-deal stack is up: gateway ${stack.gatewayUrl} (auth ${stack.authUrl}, product ${stack.productUrl}); Ctrl-C stops it\n\n`);
+process.stdout.write(`\nhot-deal stack is up: gateway ${stack.gatewayUrl} (auth ${stack.authUrl}, product ${stack.productUrl}, order ${stack.orderUrl}); Ctrl-C stops it\n\n`);
 let stopping = false;
 const stop = async () => {
   if (stopping) return;

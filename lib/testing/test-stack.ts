@@ -25,7 +25,7 @@ export function testStack(): Promise<RunningStack> {
       dataDir,
       ephemeral: true,
       databasePort: freePort(),
-      ports: { gateway: freePort(), auth: freePort(), product: freePort() },
+      ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
       env: {
         JWT_SECRET: TEST_JWT_SECRET,
         LOG_LEVEL: "warn",

@@ -1,5 +1,9 @@
 // Imported as text so `bun build --compile` embeds them in the executable.
 import catalog from "./001_catalog.sql" with { type: "text" };
+import orderStock from "./002_deal_limits_and_order_stock.sql" with { type: "text" };
 import type { Migration } from "../../lib/db.ts";
 
-export const migrations: Migration[] = [{ name: "001_catalog", sql: catalog }];
+export const migrations: Migration[] = [
+  { name: "001_catalog", sql: catalog },
+  { name: "002_deal_limits_and_order_stock", sql: orderStock },
+];

@@ -1,0 +1,5 @@
+// Imported as text so `bun build --compile` embeds them in the executable.
+import orders from "./001_orders.sql" with { type: "text" };
+import type { Migration } from "../../lib/db.ts";
+
+export const migrations: Migration[] = [{ name: "001_orders", sql: orders }];

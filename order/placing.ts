@@ -1,0 +1,106 @@
+/**
+ * Placing orders: a validated request is refused from memory when its deal is known to be
+ * sold out, joins the request already in flight with its Idempotency-Key, or goes into the
+ * group commit lane of the rows it touches. Each batch is one transaction (OrderStore); if it
+ * fails, nothing of it was written and every request in it is answered 503.
+ */
+import { ApiError, apiErrorBody } from "../lib/errors.ts";
+import { isDatabaseUnavailable } from "../lib/db.ts";
+import { describeError, type Logger } from "../lib/log.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { InFlightKeys } from "./idempotency.ts";
+import type { Answer, PlacementRequest } from "./model.ts";
+import type { OrderMetrics } from "./order-metrics.ts";
+import type { OrderStore } from "./order-store.ts";
+import { SoldOutDeals } from "./sold-out.ts";
+
+export interface PlacingOptions {
+  /** false: one transaction per order, run as they come (the comparison for the bench). */
+  batching: boolean;
+  maxBatch: number;
+  soldOutTtlMs: number;
+}
+
+interface Pending {
+  request: PlacementRequest;
+  resolve: (a: Answer) => void;
+}
+
+const answerOf = (e: ApiError): Answer => ({ status: e.status, body: apiErrorBody(e) });
+
+export class Placing {
+  readonly soldOut: SoldOutDeals;
+  private readonly inFlight = new InFlightKeys();
+  private readonly lanes: GroupCommit<Pending> | null;
+
+  constructor(
+    private readonly store: OrderStore,
+    private readonly metrics: OrderMetrics,
+    private readonly log: Logger,
+    o: PlacingOptions,
+  ) {
+    this.soldOut = new SoldOutDeals(o.soldOutTtlMs);
+    this.lanes = o.batching ? new GroupCommit((batch) => this.runBatch(batch), o.maxBatch) : null;
+  }
+
+  async place(request: PlacementRequest): Promise<Answer> {
+    const key = request.idempotency;
+    if (key !== null) {
+      const first = this.inFlight.get(request.userId, key.key);
+      if (first) {
+        if (first.fingerprint !== key.fingerprint) return this.count(answerOf(new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request")));
+        return first.answer;
+      }
+    } else {
+      // A keyed request may be a retry of one that succeeded: only the database knows.
+      const soldOut = request.items.find((i) => i.deal_id !== null && this.soldOut.has(i.deal_id, i.product_id));
+      if (soldOut) return this.count(answerOf(new ApiError("DEAL_NOT_ACTIVE", "The deal is sold out", { deal_id: soldOut.deal_id, status: "sold_out" })));
+    }
+    const answer = new Promise<Answer>((resolve) => {
+      const pending = { request, resolve };
+      if (this.lanes) this.lanes.add(laneOf(request), pending);
+      else void this.runBatch([pending]);
+    });
+    if (key !== null) this.inFlight.hold(request.userId, key.key, key.fingerprint, answer);
+    return answer;
+  }
+
+  /** Units came back to these deals through this instance: sell them again at once. */
+  givenBack(dealIds: Iterable<string>): void {
+    for (const id of dealIds) this.soldOut.clear(id);
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const outcome = await this.store.placeBatch(batch.map((p) => p.request));
+      this.metrics.batch(batch.length, (performance.now() - started) / 1000);
+      for (const dealId of outcome.soldOut) {
+        const productId = batch.flatMap((p) => p.request.items).find((i) => i.deal_id === dealId)!.product_id;
+        this.soldOut.mark(dealId, productId);
+      }
+      batch.forEach((p, i) => p.resolve(this.count(outcome.answers[i]!)));
+    } catch (e) {
+      const fields = { orders: batch.length, ...describeError(e) };
+      if (isDatabaseUnavailable(e)) this.log.warn("order batch failed: database unavailable", fields);
+      else this.log.error("order batch failed", fields);
+      const answer = answerOf(new ApiError("UNAVAILABLE", "The order could not be placed; nothing was written, try again shortly"));
+      for (const p of batch) p.resolve(this.count(answer));
+    }
+  }
+
+  private count(a: Answer): Answer {
+    this.metrics.answered(a);
+    return a;
+  }
+}
+
+/** Requests that touch the same rows share a lane. */
+function laneOf(r: PlacementRequest): string {
+  const rows = new Set<string>();
+  for (const i of r.items) {
+    rows.add(i.product_id);
+    if (i.deal_id !== null) rows.add(i.deal_id);
+  }
+  return [...rows].sort().join(",");
+}
