@@ -49,7 +49,7 @@ const TIMEOUT_MS = 10_000;
 const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number; orderSpike: [number, number, number]; sellOut: number; sale: number; orderRate: number }> = {
   full: { spike: [30, 30, 10], arrival: [10, 30], max: 20, orderSpike: [10, 30, 5], sellOut: 20, sale: 20, orderRate: 30 },
   quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4, orderSpike: [2, 4, 1], sellOut: 3, sale: 4, orderRate: 4 },
-  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1, orderSpike: [0.3, 0.7, 0.2], sellOut: 0.6, sale: 1, orderRate: 0.5 },
+  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1, orderSpike: [1, 1, 0.3], sellOut: 0.6, sale: 1, orderRate: 0.5 },
 };
 
 /**

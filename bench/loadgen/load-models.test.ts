@@ -31,7 +31,7 @@ const server = Bun.serve({
         const from = String(server.requestIP(req)?.port);
         perConnection.set(from, (perConnection.get(from) ?? new Set()).add(sub));
         expect(await req.json()).toEqual({ items: [{ quantity: 1 }] });
-        if (stock <= 0) return Response.json({ error: { code: "INSUFFICIENT_STOCK", message: "sold out" } }, { status: 400 });
+        if (stock <= 0) return Response.json({ error: "INSUFFICIENT_STOCK", message: "sold out" }, { status: 400 });
         stock--;
         return Response.json({ status: "confirmed" }, { status: 201 });
       }

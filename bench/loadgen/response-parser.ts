@@ -2,7 +2,7 @@
  * Finds where each HTTP/1.1 response ends in a byte stream, without building strings for
  * the body: the generator only needs the status and the moment the last byte arrived.
  * Handles Content-Length, chunked bodies and bodiless statuses, across any split of the
- * stream into chunks. The one thing read from a body is the contract's error `code` of a
+ * stream into chunks. The one thing read from a body is the contract's error code of a
  * small 4xx/5xx answer, so that refusals can be counted by reason.
  */
 
@@ -10,7 +10,8 @@ const LF = 10;
 const MAX_HEAD = 64 * 1024;
 // Error bodies are a few hundred bytes; a larger one is not read for its code.
 const MAX_CAPTURED = 4096;
-const CODE = /"code"\s*:\s*"([A-Za-z0-9_]{1,64})"/;
+// The contract's error body: {"error": "CODE", "message": ..., "details": ...}
+const CODE = /"error"\s*:\s*"([A-Za-z0-9_]{1,64})"/;
 
 export class ResponseParser {
   private head: Buffer | null = null; // an incomplete head carried over from the last chunk
