@@ -24,7 +24,7 @@ test("a tiny run of every scenario writes a complete report", async () => {
       expect(s.timeline.reduce((sum, i) => sum + i.requests, 0)).toBe(s.requests);
       expect(0 < s.p50_ms && s.p50_ms <= s.p95_ms && s.p95_ms <= s.p99_ms && s.p99_ms <= s.max_ms).toBe(true);
       expect(s.mean_ms).toBeGreaterThan(0);
-      for (const part of ["gateway", "auth", "product", "postgres", "loadgen"]) {
+      for (const part of ["gateway", "auth", "product", "order", "postgres", "loadgen"]) {
         expect(typeof s.cpu[part]).toBe("number");
         expect(s.rss_mb[part]).toBeGreaterThan(0);
       }

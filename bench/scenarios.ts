@@ -48,7 +48,7 @@ const TIMEOUT_MS = 10_000;
 /** Durations in seconds for each scale: [ramp up, hold, ramp down] and so on. */
 const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number; orderSpike: [number, number, number]; sellOut: number; sale: number; orderRate: number }> = {
   full: { spike: [30, 30, 10], arrival: [10, 30], max: 20, orderSpike: [10, 30, 5], sellOut: 20, sale: 20, orderRate: 30 },
-  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4, orderSpike: [2, 4, 1], sellOut: 3, sale: 4, orderRate: 4 },
+  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4, orderSpike: [2, 3, 1], sellOut: 2, sale: 3, orderRate: 3 },
   tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1, orderSpike: [1, 1, 0.3], sellOut: 0.6, sale: 1, orderRate: 0.5 },
 };
 

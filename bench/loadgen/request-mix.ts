@@ -41,13 +41,39 @@ export interface RequestMix {
 // Long enough for any scenario and its drain; short enough that a leaked one is worthless.
 const TOKEN_TTL_SECONDS = 3600;
 
-export function encodeRequest(spec: RequestSpec, host: string, token?: string): Uint8Array {
+/** A request's bytes before its bearer token (ending in "Bearer ") and after it; without one, all in `before`. */
+function requestParts(spec: RequestSpec, host: string, withToken: boolean): { before: Buffer; after: Buffer } {
   let head = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\n`;
   for (const [name, value] of Object.entries(spec.headers ?? {})) head += `${name}: ${value}\r\n`;
-  if (token !== undefined) head += `Authorization: Bearer ${token}\r\n`;
-  if (spec.body === undefined) return Buffer.from(head + "\r\n", "latin1");
-  const body = Buffer.from(spec.body);
-  return Buffer.concat([Buffer.from(`${head}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, "latin1"), body]);
+  const body = Buffer.from(spec.body ?? "");
+  const tail = Buffer.from(`${spec.body === undefined ? "" : `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`}\r\n`, "latin1");
+  if (!withToken) return { before: Buffer.concat([Buffer.from(head, "latin1"), tail, body]), after: Buffer.alloc(0) };
+  return { before: Buffer.from(`${head}Authorization: Bearer `, "latin1"), after: Buffer.concat([Buffer.from("\r\n", "latin1"), tail, body]) };
+}
+
+export function encodeRequest(spec: RequestSpec, host: string, token?: string): Uint8Array {
+  const { before, after } = requestParts(spec, host, token !== undefined);
+  return token === undefined ? before : Buffer.concat([before, Buffer.from(token, "latin1"), after]);
+}
+
+/**
+ * One request per token, laid out in a single buffer: a hundred thousand separate buffers
+ * cost five times the memory and seconds to build.
+ */
+function encodePerUser(spec: RequestSpec, host: string, tokens: string[]): Uint8Array[] {
+  const { before, after } = requestParts(spec, host, true);
+  const total = tokens.reduce((n, t) => n + before.length + t.length + after.length, 0);
+  const all = Buffer.allocUnsafe(total);
+  const views: Uint8Array[] = [];
+  let at = 0;
+  for (const token of tokens) {
+    const from = at;
+    at += before.copy(all, at);
+    at += all.write(token, at, "latin1");
+    at += after.copy(all, at);
+    views.push(all.subarray(from, at));
+  }
+  return views;
 }
 
 /** One spec's encoded requests: one, or one per user, taken round. */
@@ -75,7 +101,7 @@ export function requestMix(specs: RequestSpec[], host: string, users?: Users): R
   const now = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
   const tokenOf = (i: number) => (tokens[i] ??= mintAccessToken(users!.secret, crypto.randomUUID(), TOKEN_TTL_SECONDS, now));
-  const encoded = specs.map((s) => new Encoded(s.perUser ? Array.from({ length: usersFor(s) }, (_, i) => encodeRequest(s, host, tokenOf(i))) : [encodeRequest(s, host)]));
+  const encoded = specs.map((s) => new Encoded(s.perUser ? encodePerUser(s, host, Array.from({ length: usersFor(s) }, (_, i) => tokenOf(i))) : [encodeRequest(s, host)]));
   if (encoded.length === 1) {
     const only = encoded[0]!;
     return { pick: (slot) => only.take(slot) };
