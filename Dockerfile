@@ -2,6 +2,7 @@
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 COPY package.json bun.lock bunfig.toml tsconfig.json ./
+COPY patches patches
 RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY lib lib
 COPY auth auth
@@ -17,6 +18,8 @@ ENV NODE_ENV=production
 USER nonroot
 EXPOSE 8000 8001 8002 8003
 # The image runs the gateway unless told otherwise: `docker run IMAGE /app/product`.
-# A service answers its own health check (`--healthcheck` reads its port variable).
-HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["/app/gateway", "--healthcheck"]
+# Whichever runs checks itself: the check runs the container's own process (pid 1, the
+# command given; there is no shell to ask) with `--healthcheck`, which asks that service's
+# /ready on its own port. (With `docker run --init` pid 1 is the init: give --health-cmd.)
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["/proc/1/exe", "--healthcheck"]
 CMD ["/app/gateway"]

@@ -1,41 +1,15 @@
-import { EnvReader, readServiceSettings, type ServiceSettings } from "../lib/config.ts";
-import { readJwtSecret } from "../lib/jwt-secret.ts";
+import { databaseUrl, defineSettings, int, serviceSettings, type SettingsOf } from "../lib/config.ts";
+import { jwtSecret } from "../lib/jwt-secret.ts";
 
-export interface AuthConfig extends ServiceSettings {
-  databaseUrl: string | undefined;
-  poolSize: number;
-  jwtSecret: string;
-  accessTtlSeconds: number;
-  refreshTtlSeconds: number;
-  loginFailureLimit: number;
-  loginFailureWindowSeconds: number;
-}
+export const AUTH_SETTINGS = defineSettings("auth", {
+  ...serviceSettings({ prefix: "AUTH", port: 8001, host: "127.0.0.1", hostHelp: "listen address; only the gateway should be exposed" }),
+  databaseUrl: databaseUrl({ help: "the database (required for the executable; bun start runs an embedded one)" }),
+  poolSize: int({ env: "DB_POOL_SIZE", default: 10, min: 1, max: 500, help: "connections in the database pool per process" }),
+  jwtSecret: jwtSecret("HS256 signing key"),
+  accessTtlSeconds: int({ env: "ACCESS_TOKEN_TTL_SECONDS", default: 3600, min: 1, help: "access token lifetime" }),
+  refreshTtlSeconds: int({ env: "REFRESH_TOKEN_TTL_SECONDS", default: 7 * 24 * 3600, min: 1, help: "refresh token lifetime" }),
+  loginFailureLimit: int({ env: "LOGIN_FAILURE_LIMIT", default: 10, min: 1, help: "failed logins per email and per client address in the window" }),
+  loginFailureWindowSeconds: int({ env: "LOGIN_FAILURE_WINDOW_SECONDS", default: 300, min: 1, help: "that window" }),
+});
 
-export const AUTH_SETTINGS_HELP = `auth service settings (environment):
-  AUTH_PORT                      listen port (8001)
-  AUTH_HOST                      listen address (127.0.0.1; only the gateway should be exposed)
-  DATABASE_URL                   postgres:// URL (required for the executable)
-  DB_POOL_SIZE                   connections in the pool (10)
-  JWT_SECRET                     HS256 signing key (a development key; refused when NODE_ENV=production)
-  ACCESS_TOKEN_TTL_SECONDS       access token lifetime (3600)
-  REFRESH_TOKEN_TTL_SECONDS      refresh token lifetime (604800 = 7 days)
-  LOGIN_FAILURE_LIMIT            failed logins per email and per client address in the window (10)
-  LOGIN_FAILURE_WINDOW_SECONDS   that window (300)
-  BODY_LIMIT_BYTES               largest request body (1048576)
-  SHUTDOWN_GRACE_MS              time for in-flight requests at SIGTERM (10000)
-  LOG_LEVEL                      debug | info | warn | error (info)
-  NODE_ENV                       production refuses the development JWT key`;
-
-export function readAuthConfig(env = new EnvReader()): AuthConfig {
-  const settings = readServiceSettings(env, "AUTH_PORT", 8001, "127.0.0.1");
-  return {
-    ...settings,
-    databaseUrl: env.databaseUrl(),
-    poolSize: env.int("DB_POOL_SIZE", 10, 1, 500),
-    jwtSecret: readJwtSecret(env, settings.production),
-    accessTtlSeconds: env.int("ACCESS_TOKEN_TTL_SECONDS", 3600, 1),
-    refreshTtlSeconds: env.int("REFRESH_TOKEN_TTL_SECONDS", 7 * 24 * 3600, 1),
-    loginFailureLimit: env.int("LOGIN_FAILURE_LIMIT", 10, 1),
-    loginFailureWindowSeconds: env.int("LOGIN_FAILURE_WINDOW_SECONDS", 300, 1),
-  };
-}
+export type AuthConfig = SettingsOf<typeof AUTH_SETTINGS>;

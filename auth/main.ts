@@ -5,13 +5,12 @@ import { createLogger } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
 import { buildAuthApp } from "./app.ts";
-import { AUTH_SETTINGS_HELP, readAuthConfig } from "./config.ts";
+import { AUTH_SETTINGS } from "./config.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { migrations } from "./migrations/index.ts";
 import { Users } from "./users.ts";
 
-await runMain({ service: "auth", help: AUTH_SETTINGS_HELP, portVariable: "AUTH_PORT", defaultPort: 8001 }, async () => {
-  const config = readAuthConfig();
+await runMain(AUTH_SETTINGS, async (config) => {
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("auth", config.logLevel);
   const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "auth" });

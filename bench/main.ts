@@ -3,6 +3,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { VERSION } from "../lib/version.ts";
 import { toMarkdown } from "./report/markdown.ts";
 import { runBench } from "./run.ts";
 import { SCENARIO_NAMES } from "./scenarios.ts";
@@ -28,6 +29,7 @@ runs once more on a second stack with ORDER_BATCHING=off.
   --loadgen-processes N    load generator processes (default 2)
   --no-nginx               skip the nginx comparison even when nginx is installed
   --out DIR                where the report goes (default bench/results)
+  --version                the version
   --help                   this text
 
 Load only ever goes to the URLs above; every scenario stops by itself.`;
@@ -54,6 +56,7 @@ try {
       "no-nginx": { type: "boolean", default: false },
       out: { type: "string", default: resolve(import.meta.dir, "results") },
       help: { type: "boolean", default: false },
+      version: { type: "boolean", default: false },
     },
   }).values;
 } catch (e) {
@@ -61,6 +64,10 @@ try {
 }
 if (args.help) {
   console.log(HELP);
+  process.exit(0);
+}
+if (args.version) {
+  console.log(VERSION);
   process.exit(0);
 }
 

@@ -9,14 +9,13 @@ import { TokenVerifier } from "../lib/token-verifier.ts";
 import { startExtraWorkers, stopWorkers } from "../lib/workers.ts";
 import { apiDocsHandler } from "./api-docs.ts";
 import { buildGatewayApp } from "./app.ts";
-import { GATEWAY_SETTINGS_HELP, readGatewayConfig } from "./config.ts";
+import { GATEWAY_SETTINGS } from "./config.ts";
 import { startEdge, type Edge } from "./edge.ts";
 import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 import { registerUpstreamMetrics } from "./upstream-metrics.ts";
 
-await runMain({ service: "gateway", help: GATEWAY_SETTINGS_HELP, portVariable: "GATEWAY_PORT", defaultPort: 8000 }, async () => {
-  const config = readGatewayConfig();
+await runMain(GATEWAY_SETTINGS, async (config) => {
   const log = createLogger("gateway", config.logLevel);
   const poolOptions = {
     maxConnections: config.upstreamMaxConnections,

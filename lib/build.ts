@@ -7,6 +7,10 @@ import { resolve } from "node:path";
 import { SERVICES } from "./stack/stack.ts";
 
 const root = resolve(import.meta.dir, "..");
+if (process.argv.length > 2) {
+  process.stderr.write(`build: no options are taken (got ${JSON.stringify(process.argv[2])}); BUILD_TARGET=bun-linux-x64-musl picks another target\n`);
+  process.exit(2);
+}
 const target = process.env.BUILD_TARGET; // e.g. bun-linux-x64-musl for an Alpine image
 
 for (const service of SERVICES) {

@@ -3,10 +3,13 @@
  * one clear line and a non-zero exit, and SIGTERM lets requests in flight finish.
  */
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import postgres from "postgres";
 import { freePort } from "./stack/free-port.ts";
 import { call } from "./testing/http.ts";
-import { spawnService, startService } from "./testing/service-process.ts";
+import { serviceCommand } from "./stack/stack.ts";
+import { spawnService, startService, testMode } from "./testing/service-process.ts";
 import { testStack } from "./testing/test-stack.ts";
 
 async function failsToStart(service: "auth" | "product" | "gateway", env: Record<string, string>) {
@@ -56,6 +59,38 @@ describe("start-up failures: one line, exit 1, no stack trace", () => {
   });
 });
 
+describe("flags", () => {
+  const version = (require("../package.json") as { version: string }).version;
+  for (const service of ["gateway", "auth", "product"] as const) {
+    test(`${service}: an unknown flag is refused with one line and exit 2, before anything starts`, async () => {
+      const child = spawnService(service, { DATABASE_URL: "", [`${service.toUpperCase()}_PORT`]: String(freePort()) }, ["--verison"]);
+      const code = await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")]);
+      if (code === "still running") child.kill("SIGKILL");
+      const stderr = (await new Response(child.stderr).text()).trim();
+      expect(code).toBe(2);
+      expect(stderr).toBe(`${service}: unknown option "--verison"; options: --help, --version, --healthcheck (settings come from the environment: ${service} --help)`);
+    });
+
+    test(`${service}: --version prints the package's version`, async () => {
+      const child = spawnService(service, { DATABASE_URL: "", [`${service.toUpperCase()}_PORT`]: String(freePort()) }, ["--version"]);
+      expect(await child.exited).toBe(0);
+      expect((await new Response(child.stdout).text()).trim()).toBe(version);
+    });
+  }
+
+  test("bun start: an unknown flag is refused, --version prints the version", async () => {
+    const start = (arg: string) => Bun.spawn([process.execPath, "lib/stack/start.ts", arg], { cwd: resolve(import.meta.dir, ".."), stdout: "pipe", stderr: "pipe", env: { ...process.env, DATABASE_URL: "postgres://u:p@127.0.0.1:1/none", GATEWAY_PORT: String(freePort()) } });
+    const unknown = start("--bianry");
+    const code = await Promise.race([unknown.exited, Bun.sleep(10_000).then(() => "still running")]);
+    if (code === "still running") unknown.kill("SIGTERM");
+    expect(code).toBe(2);
+    expect((await new Response(unknown.stderr).text()).trim()).toBe('bun start: unknown option "--bianry"; options: --binary, --help, --version');
+    const v = start("--version");
+    expect(await v.exited).toBe(0);
+    expect((await new Response(v.stdout).text()).trim()).toBe(version);
+  });
+});
+
 describe("graceful shutdown", () => {
   test("SIGTERM with requests in flight: every one is answered, then exit 0", async () => {
     const stack = await testStack();
@@ -77,4 +112,45 @@ describe("graceful shutdown", () => {
     expect(await product.process.exited).toBe(0);
     await sql.end();
   });
+});
+
+describe("health checks: each service checks itself", () => {
+  const services = ["gateway", "auth", "product"] as const;
+  /** A service on a free port; every other service's port is one nothing listens on, as in a container of its own. */
+  async function alone(service: (typeof services)[number]) {
+    const stack = await testStack();
+    const env: Record<string, string> = { DATABASE_URL: stack.databaseUrl, AUTH_URL: stack.authUrl, PRODUCT_URL: stack.productUrl };
+    for (const other of services) env[`${other.toUpperCase()}_PORT`] = String(freePort());
+    const running = await startService(service, env);
+    return { running, env: { ...env, [`${service.toUpperCase()}_PORT`]: String(running.port) } };
+  }
+  const exitOf = async (command: string[], env: Record<string, string>) => {
+    const child = Bun.spawn(command, { env: { ...process.env, ...env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    return child.exited;
+  };
+
+  for (const service of services)
+    test(`${service}: --healthcheck asks its own port: 0 while it serves there, 1 on a port where nothing does`, async () => {
+      const { running, env } = await alone(service);
+      try {
+        expect(await exitOf([...serviceCommand(service, testMode()), "--healthcheck"], env)).toBe(0);
+        expect(await exitOf([...serviceCommand(service, testMode()), "--healthcheck"], { ...env, [`${service.toUpperCase()}_PORT`]: String(freePort()) })).toBe(1);
+      } finally {
+        await running.stop();
+      }
+    });
+
+  // The image's HEALTHCHECK runs the container's pid 1; here that process is the service's pid.
+  const healthcheck = /^HEALTHCHECK .* CMD (\[.*\])$/m.exec(readFileSync(resolve(import.meta.dir, "../Dockerfile"), "utf8"));
+  for (const service of services)
+    test.skipIf(testMode() !== "binary")(`${service}: the Dockerfile's HEALTHCHECK, run beside the executable, says healthy`, async () => {
+      expect(healthcheck).not.toBeNull();
+      const { running, env } = await alone(service);
+      try {
+        const command = (JSON.parse(healthcheck![1]!) as string[]).map((part) => part.replace(/^\/proc\/1\//, `/proc/${running.process.pid}/`).replace(/^\/app\//, `${resolve(import.meta.dir, "../dist")}/`));
+        expect(await exitOf(command, env)).toBe(0);
+      } finally {
+        await running.stop();
+      }
+    });
 });

@@ -3,7 +3,8 @@
  * in-flight requests finish, close what the service holds, exit 0.
  */
 import type { Elysia } from "elysia";
-import { ConfigError } from "./config.ts";
+import { ConfigError, type Setting, type Settings, type SettingsTable, type ValuesOf } from "./config.ts";
+import { VERSION } from "./version.ts";
 import { describeError, type Logger } from "./log.ts";
 
 export interface ListenOptions {
@@ -89,40 +90,59 @@ export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () =>
   });
 }
 
-export interface MainOptions {
-  service: string;
-  /** What `--help` prints: the settings. */
-  help: string;
-  /** The variable holding the listen port, for `--healthcheck`. */
-  portVariable: string;
-  defaultPort: number;
+/** The flags every service executable takes; anything else is refused. */
+const FLAGS = {
+  "--help": "print the settings (environment variables) and exit",
+  "--version": "print the version and exit",
+  "--healthcheck": "ask the service running on this machine with these settings if it is ready (exit 0) or not (exit 1)",
+};
+
+/** Where `--healthcheck` asks: the service's own port, on loopback when it listens on every address. */
+export function readinessUrl(port: number, host: string): string {
+  const loopback = host === "0.0.0.0" || host === "::" || host === "";
+  const address = loopback ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `http://${address}:${port}/ready`;
 }
 
 /**
- * Runs a service's start function; a bad setting ends the process with one line, no stack.
- * `--help` prints the settings; `--healthcheck` asks the running service on this machine if
- * it is ready (exit 0) or not (exit 1), for container health checks where there is no curl.
+ * Runs a service: reads its settings and calls `start` with them; a bad setting or a failed
+ * start ends the process with one line, no stack. `--help` prints the settings table,
+ * `--version` the version, and `--healthcheck` asks the running service on this machine if it
+ * is ready (for container health checks, where there is no curl). Unknown flags are refused.
  */
-export async function runMain(o: MainOptions, start: () => Promise<void>): Promise<void> {
-  if (process.argv.includes("--help")) {
-    console.log(o.help);
+export async function runMain<T extends SettingsTable & { port: Setting<number>; host: Setting<string> }>(
+  settings: Settings<T>,
+  start: (config: ValuesOf<T>) => Promise<void>,
+): Promise<void> {
+  const service = settings.service;
+  const args = process.argv.slice(2);
+  const unknown = args.find((a) => !(a in FLAGS));
+  if (unknown !== undefined || args.length > 1) {
+    const what = unknown !== undefined ? `unknown option ${JSON.stringify(unknown)}` : "one option at a time";
+    process.stderr.write(`${service}: ${what}; options: ${Object.keys(FLAGS).join(", ")} (settings come from the environment: ${service} --help)\n`);
+    process.exit(2);
+  }
+  if (args[0] === "--help") {
+    console.log(`${service} ${VERSION}\n\n${Object.entries(FLAGS).map(([flag, what]) => `  ${flag.padEnd(14)}  ${what}`).join("\n")}\n\n${settings.help()}`);
     process.exit(0);
   }
-  if (process.argv.includes("--healthcheck")) {
-    const port = process.env[o.portVariable] || String(o.defaultPort);
-    const ok = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
-    process.exit(ok ? 0 : 1);
+  if (args[0] === "--version") {
+    console.log(VERSION);
+    process.exit(0);
   }
-  const service = o.service;
   try {
-    await start();
+    if (args[0] === "--healthcheck") {
+      const url = readinessUrl(settings.readOne("port") as number, settings.readOne("host") as string);
+      const ok = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+      process.exit(ok ? 0 : 1);
+    }
+    await start(settings.read());
   } catch (e) {
     const message = e instanceof ConfigError ? e.message : describeStartError(e);
     process.stderr.write(`${service}: cannot start: ${message}\n`);
     process.exit(1);
   }
 }
-
 function describeStartError(e: unknown): string {
   const err = e as { code?: string; message?: string; address?: string; port?: number };
   if (err?.code === "ECONNREFUSED" || err?.code === "CONNECT_TIMEOUT" || err?.code === "ENOTFOUND")

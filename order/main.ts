@@ -6,14 +6,13 @@ import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { buildOrderApp } from "./app.ts";
-import { ORDER_SETTINGS_HELP, readOrderConfig } from "./config.ts";
+import { ORDER_SETTINGS } from "./config.ts";
 import { migrations } from "./migrations/index.ts";
 import { registerOrderMetrics } from "./order-metrics.ts";
 import { OrderStore } from "./order-store.ts";
 import { Placing } from "./placing.ts";
 
-await runMain({ service: "order", help: ORDER_SETTINGS_HELP, portVariable: "ORDER_PORT", defaultPort: 8003 }, async () => {
-  const config = readOrderConfig();
+await runMain(ORDER_SETTINGS, async (config) => {
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("order", config.logLevel);
   // Per process, so the pool metric can find this process's connections in pg_stat_activity.
@@ -24,7 +23,7 @@ await runMain({ service: "order", help: ORDER_SETTINGS_HELP, portVariable: "ORDE
   const runtime = serviceRuntime("order", config, log);
   const metrics = registerOrderMetrics(runtime.metrics, sql, applicationName, config.poolSize);
   const store = new OrderStore(sql);
-  const placing = new Placing(store, metrics, log, { batching: config.batching, maxBatch: config.maxBatch, soldOutTtlMs: config.soldOutTtlMs });
+  const placing = new Placing(store, metrics, log, { batching: config.batching === "on", maxBatch: config.maxBatch, soldOutTtlMs: config.soldOutTtlMs });
   const app = buildOrderApp({ store, placing, verifier: new TokenVerifier(config.jwtSecret), runtime, databaseAnswers: () => databaseAnswers(sql) });
   listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
     await sql.end({ timeout: 5 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   admin = accessToken(TEST_JWT_SECRET);
   return () => sql.end();
-});
+}, 30_000);
 
 const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 

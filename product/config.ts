@@ -1,37 +1,13 @@
-import { EnvReader, readServiceSettings, type ServiceSettings } from "../lib/config.ts";
+import { databaseUrl, defineSettings, int, serviceSettings, type SettingsOf } from "../lib/config.ts";
 
-export interface ProductConfig extends ServiceSettings {
-  databaseUrl: string | undefined;
-  poolSize: number;
-  snapshotRefreshMs: number;
-  snapshotNotifyGapMs: number;
-  snapshotProductWindow: number;
-  workers: number;
-}
+export const PRODUCT_SETTINGS = defineSettings("product", {
+  ...serviceSettings({ prefix: "PRODUCT", port: 8002, host: "127.0.0.1", hostHelp: "listen address; only the gateway should be exposed" }),
+  workers: int({ env: "PRODUCT_WORKERS", default: 1, min: 1, max: 64, help: "processes sharing the port with reusePort" }),
+  databaseUrl: databaseUrl({ help: "the database (required for the executable; bun start runs an embedded one)" }),
+  poolSize: int({ env: "DB_POOL_SIZE", default: 10, min: 1, max: 500, help: "connections in the database pool per process" }),
+  snapshotRefreshMs: int({ env: "SNAPSHOT_REFRESH_MS", default: 1000, min: 50, max: 60_000, help: "timed reload of the in-memory snapshot; changes arrive sooner by LISTEN/NOTIFY" }),
+  snapshotNotifyGapMs: int({ env: "SNAPSHOT_NOTIFY_GAP_MS", default: 250, min: 0, max: 10_000, help: "least time between two reloads asked for by NOTIFY: an order spike changes deal rows all the time" }),
+  snapshotProductWindow: int({ env: "SNAPSHOT_PRODUCT_WINDOW", default: 1000, min: 100, max: 100_000, help: "newest products held in memory for list pages" }),
+});
 
-export const PRODUCT_SETTINGS_HELP = `product service settings (environment):
-  PRODUCT_PORT                listen port (8002)
-  PRODUCT_HOST                listen address (127.0.0.1; only the gateway should be exposed)
-  PRODUCT_WORKERS             processes sharing the port with reusePort (1)
-  DATABASE_URL                postgres:// URL (required for the executable)
-  DB_POOL_SIZE                connections in the pool (10)
-  SNAPSHOT_REFRESH_MS         full refresh of the in-memory deal/product snapshot (1000);
-                              changes arrive sooner through LISTEN/NOTIFY
-  SNAPSHOT_NOTIFY_GAP_MS      least time between two reloads asked for by NOTIFY (250): an
-                              order spike changes deal rows all the time
-  SNAPSHOT_PRODUCT_WINDOW     newest products kept in memory for list pages (1000)
-  BODY_LIMIT_BYTES            largest request body (1048576)
-  SHUTDOWN_GRACE_MS           time for in-flight requests at SIGTERM (10000)
-  LOG_LEVEL                   debug | info | warn | error (info)`;
-
-export function readProductConfig(env = new EnvReader()): ProductConfig {
-  return {
-    ...readServiceSettings(env, "PRODUCT_PORT", 8002, "127.0.0.1"),
-    databaseUrl: env.databaseUrl(),
-    poolSize: env.int("DB_POOL_SIZE", 10, 1, 500),
-    snapshotRefreshMs: env.int("SNAPSHOT_REFRESH_MS", 1000, 50, 60_000),
-    snapshotNotifyGapMs: env.int("SNAPSHOT_NOTIFY_GAP_MS", 250, 0, 10_000),
-    snapshotProductWindow: env.int("SNAPSHOT_PRODUCT_WINDOW", 1000, 100, 100_000),
-    workers: env.int("PRODUCT_WORKERS", 1, 1, 64),
-  };
-}
+export type ProductConfig = SettingsOf<typeof PRODUCT_SETTINGS>;

@@ -7,13 +7,12 @@ import { serviceRuntime } from "../lib/service-app.ts";
 import { isWorkerProcess, startExtraWorkers, stopWorkers } from "../lib/workers.ts";
 import { buildProductApp } from "./app.ts";
 import { Catalog } from "./catalog.ts";
-import { PRODUCT_SETTINGS_HELP, readProductConfig } from "./config.ts";
+import { PRODUCT_SETTINGS } from "./config.ts";
 import { migrations } from "./migrations/index.ts";
 import { registerProductMetrics } from "./product-metrics.ts";
 import { CatalogSnapshot } from "./snapshot.ts";
 
-await runMain({ service: "product", help: PRODUCT_SETTINGS_HELP, portVariable: "PRODUCT_PORT", defaultPort: 8002 }, async () => {
-  const config = readProductConfig();
+await runMain(PRODUCT_SETTINGS, async (config) => {
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("product", config.logLevel);
   // Per process, so the pool metric can find this process's connections in pg_stat_activity.

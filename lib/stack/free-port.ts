@@ -5,3 +5,13 @@ export function freePort(): number {
   server.stop(true);
   return port;
 }
+
+/** Whether a service could listen on `port` on every address (what the gateway does) right now. */
+export function portIsFree(port: number): boolean {
+  try {
+    Bun.listen({ hostname: "0.0.0.0", port, socket: { data() {} } }).stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}

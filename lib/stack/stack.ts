@@ -60,19 +60,25 @@ async function pipeLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
   for await (const line of linesOf(stream)) onLine(line);
 }
 
+/** How long one health probe may take: a port held by something that never answers must not hang the start. */
+const PROBE_TIMEOUT_MS = 1000;
+
+/** Resolves once `url/health` answers 200; rejects when the child exits first or after `timeoutMs` in all. */
 export async function waitHealthy(url: string, child: Subprocess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode} before it was healthy`);
     try {
-      const res = await fetch(`${url}/health`);
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(Math.min(PROBE_TIMEOUT_MS, Math.max(1, deadline - Date.now()))) });
       if (res.ok) return;
-    } catch {
-      // not listening yet
+      last = `answered ${res.status}`;
+    } catch (e) {
+      last = (e as Error).name === "TimeoutError" ? `no answer within ${PROBE_TIMEOUT_MS} ms` : "not listening";
     }
     await Bun.sleep(50);
   }
-  throw new Error(`${url} was not healthy within ${timeoutMs} ms`);
+  throw new Error(`${url} was not healthy within ${timeoutMs} ms (last try: ${last})`);
 }
 
 export async function stopProcess(child: Subprocess, timeoutMs = 15_000): Promise<void> {
@@ -118,7 +124,9 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     children.set(service, child);
     void pipeLines(child.stdout, (l) => log(service, l));
     void pipeLines(child.stderr, (l) => log(service, l));
-    return waitHealthy(urls[service], child);
+    return waitHealthy(urls[service], child).catch((e: Error) => {
+      throw new Error(`${service}: ${e.message}`);
+    });
   };
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
@@ -126,9 +134,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     await database?.close();
   };
   try {
-    // Product first: its migration makes the functions order's migrations and requests use.
-    await Promise.all([spawn("auth"), spawn("product")]);
-    await spawn("order");
+    await Promise.all([spawn("auth"), spawn("product"), spawn("order")]);
     await spawn("gateway");
   } catch (e) {
     await stop();
