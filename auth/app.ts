@@ -1,12 +1,13 @@
 /** The auth service's HTTP app: register, login, refresh, verify, me. */
 import { jwt } from "@elysiajs/jwt";
-import { t } from "elysia";
 import { bearerToken } from "../lib/bearer.ts";
 import { ApiError } from "../lib/errors.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
+import { serviceDocs } from "../lib/service-docs.ts";
 import { LIBRARY_VERIFY_OPTIONS } from "../lib/token-verifier.ts";
 import type { LoginLimiter } from "./login-limiter.ts";
-import { isUuid, type User, type Users } from "./users.ts";
+import { LoginBody, RefreshBody, RegisterBody, TokenPairSchema, UserSchema } from "./model.ts";
+import { isUuid, publicUser, type Users } from "./users.ts";
 
 export interface AuthAppDeps {
   users: Users;
@@ -17,17 +18,6 @@ export interface AuthAppDeps {
   refreshTtlSeconds: number;
   databaseAnswers: () => Promise<boolean>;
 }
-
-const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name, created_at: u.created_at.toISOString() });
-
-const Email = t.String({ format: "email", maxLength: 254, description: "compared case-insensitively" });
-const UserSchema = t.Object({ id: t.String({ format: "uuid" }), email: t.String(), name: t.String(), created_at: t.String({ format: "date-time" }) });
-const TokenPairSchema = t.Object({
-  access_token: t.String(),
-  refresh_token: t.String(),
-  token_type: t.Literal("Bearer"),
-  expires_in: t.Integer(),
-});
 
 // Verified against when the email is unknown, so a miss costs what a wrong password costs.
 // Made on first use: hashing at start-up would add ~100 ms to every start.
@@ -46,6 +36,7 @@ export function buildAuthApp(d: AuthAppDeps) {
       return { ready: database, checks: { database } };
     },
   })
+    .use(serviceDocs({ prefix: "/auth", title: "Auth service", tags: [{ name: "auth", description: "Users and tokens" }] }))
     .use(jwt({ name: "jwt", secret: d.jwtSecret, alg: "HS256" }))
     .derive(({ jwt }) => {
       const issuePair = async (userId: string) => {
@@ -75,11 +66,7 @@ export function buildAuthApp(d: AuthAppDeps) {
         return status(201, publicUser(user));
       },
       {
-        body: t.Object({
-          email: Email,
-          password: t.String({ minLength: 8, maxLength: 1024 }),
-          name: t.String({ minLength: 2, maxLength: 50 }),
-        }),
+        body: RegisterBody,
         detail: { summary: "Register a user", tags: ["auth"] },
         response: { 201: UserSchema },
       },
@@ -102,7 +89,7 @@ export function buildAuthApp(d: AuthAppDeps) {
         return issuePair(user.id);
       },
       {
-        body: t.Object({ email: t.String({ maxLength: 254 }), password: t.String({ maxLength: 1024 }) }),
+        body: LoginBody,
         detail: { summary: "Log in: an access and a refresh token", tags: ["auth"] },
         response: { 200: TokenPairSchema },
       },
@@ -115,7 +102,7 @@ export function buildAuthApp(d: AuthAppDeps) {
         return issuePair(userId);
       },
       {
-        body: t.Object({ refresh_token: t.String({ maxLength: 4096 }) }),
+        body: RefreshBody,
         detail: { summary: "Trade a refresh token for a new pair", tags: ["auth"] },
         response: { 200: TokenPairSchema },
       },

@@ -8,6 +8,9 @@ export interface User {
   created_at: Date;
 }
 
+/** A user as the contract shows it: never the hash. */
+export const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name, created_at: u.created_at.toISOString() });
+
 export interface UserWithHash extends User {
   password_hash: string;
 }

@@ -1,10 +1,10 @@
 /**
  * `bun bench [options]`: the flash-sale spike scripts. See `bun bench --help`.
  */
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { VERSION } from "../lib/version.ts";
 import { toMarkdown } from "./report/markdown.ts";
+import { reportDir } from "./report/report-dir.ts";
 import { runBench } from "./run.ts";
 import { SCENARIO_NAMES } from "./scenarios.ts";
 
@@ -28,7 +28,9 @@ runs once more on a second stack with ORDER_BATCHING=off.
   --gateway-workers N      gateway processes on one port (GATEWAY_WORKERS, default 1)
   --loadgen-processes N    load generator processes (default 2)
   --no-nginx               skip the nginx comparison even when nginx is installed
-  --out DIR                where the report goes (default bench/results)
+  --out DIR                where the report goes (default bench/results for a full run, which
+                           the README quotes; bench/results/quick for --quick, so a quick run
+                           never replaces the committed full report)
   --version                the version
   --help                   this text
 
@@ -54,7 +56,7 @@ try {
       "gateway-workers": { type: "string" },
       "loadgen-processes": { type: "string", default: "2" },
       "no-nginx": { type: "boolean", default: false },
-      out: { type: "string", default: resolve(import.meta.dir, "results") },
+      out: { type: "string" },
       help: { type: "boolean", default: false },
       version: { type: "boolean", default: false },
     },
@@ -98,11 +100,13 @@ const only = args.only?.split(",").map((s) => s.trim()).filter(Boolean);
 const unknown = only?.filter((name) => !SCENARIO_NAMES.includes(name)) ?? [];
 if (unknown.length) fail(`no scenario named ${unknown.join(", ")}; there are ${SCENARIO_NAMES.join(", ")}`);
 
+const scale = args.quick ? "quick" : "full";
+const out = reportDir(scale, args.out);
 try {
   const report = await runBench({
-    scale: args.quick ? "quick" : "full",
+    scale,
     runs: positiveInt("runs", args.runs, 20)!,
-    out: resolve(args.out),
+    out,
     url,
     productUrl,
     jwtSecret: args["jwt-secret"],
@@ -115,7 +119,7 @@ try {
     progress: true,
   });
   console.log("\n" + toMarkdown(report));
-  console.log(`written: ${resolve(args.out)}/latest.{json,md,svg}`);
+  console.log(`written: ${out}/latest.{json,md,svg}`);
 } catch (e) {
   fail((e as Error).message);
 }

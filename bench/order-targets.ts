@@ -1,5 +1,5 @@
 /**
- * Issue 15's targets for the order scenarios on this 2-core machine, generator included, each
+ * The order path's targets on this 2-core machine, generator included (the order issue's), each
  * judged met or missed against a run's figures. A missed target is reported, not fatal: only
  * a stock check that does not add up fails the run.
  */

@@ -61,7 +61,7 @@ export interface OrderFigures {
   stock?: StockCheck;
   /** The same load on a stack with ORDER_BATCHING=off, and this run's ratio to it. */
   unbatched?: { confirmed_per_s: number; p99_ms: number; errors: number; ratio: number };
-  /** Issue 15's targets, met or missed. */
+  /** The order path's targets, met or missed. */
   targets?: Verdict[];
 }
 
@@ -94,7 +94,7 @@ export async function runScenario({ scenario, requests, secret, url, groups, loa
   );
   const all = { ...groups, loadgen: { pids: [process.pid, ...load.pids], tree: false } };
   const startAt = await load.started;
-  // Four samples a second from the load's start (one costs ~3 ms of the coordinator's CPU),
+  // Four samples a second from the load's start (each costs the coordinator CPU, so no more often),
   // so that windows and intervals have samples close to their edges.
   const samples: Sample[] = [];
   const take = () => samples.push(sample(all, Date.now() - startAt));

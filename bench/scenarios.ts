@@ -1,5 +1,5 @@
 /**
- * The scenarios `bun bench` runs, at full scale (ISSUE 4, MISSION.md) or scaled down in time
+ * The scenarios `bun bench` runs, at full scale (the original system's published load test) or scaled down in time
  * for `--quick` and for the bench's own test. Rates and user counts stay as published; only
  * the durations shrink, so a quick run still shows whether the system keeps up.
  */
@@ -188,12 +188,15 @@ function orderScenarios(scale: Scale): Scenario[] {
 }
 
 /**
- * The original's order test (issue 15): 500 VUs without think time on POST /orders, with stock
+ * The original's order load test: 500 VUs without think time on POST /orders, with stock
  * taken in Redis and orders written asynchronously, so an order already answered could be lost.
  */
 export const ORIGINAL_ORDERS = { stage: "original: stock in Redis, orders written asynchronously (an answered order could be lost)", rps: 2668, p95_ms: 162 };
 
-/** Figures of the original Python system, from MISSION.md, printed beside ours. */
+/** Where the original system's figures were published. */
+export const ORIGINAL_SOURCE = "the public flash-deals project's deal-traffic-spike write-up (its k6 spike test of the FastAPI gateway, the pooled client and Kong)";
+
+/** Figures of the original Python system, from that write-up, printed beside ours. */
 export const ORIGINAL = [
   { stage: "FastAPI gateway, a new HTTP client per request", rps: 133, p95_ms: 1089, mean_ms: 486, errors_pct: 0, gateway_cpu: 101 },
   { stage: "same, one pooled client (100 connections, 20 keep-alive)", rps: 498, p95_ms: 295, mean_ms: 95, errors_pct: 0, gateway_cpu: 101 },

@@ -7,7 +7,7 @@ import { IDLE_TIMEOUT_S, listenApp, listenFailure, runMain, stopOnSignal } from 
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { startExtraWorkers, stopWorkers } from "../lib/workers.ts";
-import { apiDocsHandler } from "./api-docs.ts";
+import { ApiDocs } from "./api-docs.ts";
 import { buildGatewayApp } from "./app.ts";
 import { GATEWAY_SETTINGS } from "./config.ts";
 import { startEdge, type Edge } from "./edge.ts";
@@ -15,13 +15,16 @@ import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
 import { registerUpstreamMetrics } from "./upstream-metrics.ts";
 
+/** A kept-alive upstream connection unused this long is closed (below the services' own idle timeout). */
+const UPSTREAM_IDLE_MS = 20_000;
+
 await runMain(GATEWAY_SETTINGS, async (config) => {
   const log = createLogger("gateway", config.logLevel);
   const poolOptions = {
     maxConnections: config.upstreamMaxConnections,
     timeoutMs: config.upstreamTimeoutMs,
     connectTimeoutMs: config.upstreamConnectTimeoutMs,
-    idleMs: 20_000,
+    idleMs: UPSTREAM_IDLE_MS,
     downMs: config.upstreamDownMs,
   };
   const upstreams = {
@@ -44,8 +47,12 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
       log.warn("upstream error", { requestId, upstream, kind: e.kind, error: e.message });
     },
   });
+  const docs = new ApiDocs([
+    { service: "auth", urls: config.authUrls, path: "/auth/openapi.json" },
+    { service: "product", urls: config.productUrls, path: "/products/openapi.json" },
+  ]);
   let edge: Edge | null = null;
-  const app = buildGatewayApp({ proxy, runtime, docs: apiDocsHandler(runtime), clientOf: (port) => edge?.clientOf(port) });
+  const app = buildGatewayApp({ proxy, runtime, docs: docs.handle, clientOf: (port) => edge?.clientOf(port) });
   // Only the edge and this machine reach the app; each process has its own.
   listenApp(app, { port: 0, host: "127.0.0.1", maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs });
   const reusePort = config.workers > 1;

@@ -65,14 +65,16 @@ export function routeOf(method: string, path: string): Route | null {
   return null;
 }
 
+const SEGMENTS_START = "/products/".length;
+
 function productRoute(method: string, path: string): Route {
   // Segments after "/products/": first[/rest]
-  const second = path.indexOf("/", 10);
-  const first = path.length <= 10 ? "" : second === -1 ? path.slice(10) : path.slice(10, second);
+  const second = path.indexOf("/", SEGMENTS_START);
+  const first = path.length <= SEGMENTS_START ? "" : second === -1 ? path.slice(SEGMENTS_START) : path.slice(SEGMENTS_START, second);
   const rest = second === -1 ? null : path.slice(second + 1);
   const wellFormed = first !== "" && (rest === null || (rest !== "" && !rest.includes("/")));
   if (method === "GET" || method === "HEAD") {
-    if (path.length === 9) return PRODUCT_READ.list;
+    if (path === "/products") return PRODUCT_READ.list;
     if (!wellFormed) return PRODUCT_OTHER;
     if (rest === null) return first === "health" ? PRODUCT_READ.health : first === "deals" ? PRODUCT_READ.deals : PRODUCT_READ.product;
     if (first === "deals") return PRODUCT_READ.deal;

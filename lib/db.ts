@@ -50,34 +50,6 @@ export async function migrate(sql: Sql, schema: string, migrations: Migration[])
   return applied;
 }
 
-const UNAVAILABLE_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENOTFOUND",
-  "EPIPE",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-]);
-
-/** True when an error means "the database cannot be reached right now", not "bad query". */
-export function isDatabaseUnavailable(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return false;
-  if (UNAVAILABLE_CODES.has(code)) return true;
-  // SQLSTATE classes: 08 connection exception, 57P0x shutdown / cannot connect now, 53 resources.
-  return code.startsWith("08") || code.startsWith("57P0") || code.startsWith("53");
-}
-
-/** SQLSTATE 23505: a unique constraint said no. */
-export const isUniqueViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "23505";
-
-/** SQLSTATE 23514: a check constraint said no. */
-export const isCheckViolation = (e: unknown) => (e as { code?: unknown } | null)?.code === "23514";
-
 /** Whether the database answers a trivial query within `timeoutMs`. */
 export async function databaseAnswers(sql: Sql, timeoutMs = 1000): Promise<boolean> {
   const ping = sql`select 1`.then(() => true, () => false);

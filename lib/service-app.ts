@@ -4,7 +4,7 @@
  */
 import { Elysia } from "elysia";
 import { ApiError, apiErrorResponse, errorResponse } from "./errors.ts";
-import { isDatabaseUnavailable } from "./db.ts";
+import { isDatabaseUnavailable } from "./database-unavailable.ts";
 import { describeError, type Logger } from "./log.ts";
 import { createServiceMetrics, metricsResponse, type ServiceMetrics } from "./metrics.ts";
 import type { ServiceSettings } from "./config.ts";
@@ -39,22 +39,29 @@ interface ValidationIssue {
   path: string;
   message: string;
   summary?: string;
+  /** The schema's own sentence for a value that does not fit it (its `error` option). */
+  schema?: { error?: unknown };
 }
 
-/** Elysia's validation error, reduced to the field the client got wrong. */
+/**
+ * Elysia's validation error, reduced to the field the client got wrong and a sentence: the
+ * schema's own words when it has them ("size must be an integer from 1 to 100"), else
+ * TypeBox's description of the rule, prefixed with the field.
+ */
 function validationDetails(error: unknown): { field: string; message: string } {
   const e = error as { type?: string; all?: ValidationIssue[] };
   const first = e.all?.find((i) => i.path) ?? e.all?.[0];
   const field = first?.path ? first.path.replace(/^\//, "").replace(/\//g, ".") : (e.type ?? "body");
-  const message = first?.summary ?? first?.message ?? "Invalid input";
-  return { field, message };
+  const own = first?.schema?.error;
+  if (typeof own === "string") return { field, message: own };
+  return { field, message: `Invalid ${field}: ${first?.summary ?? first?.message ?? "Invalid input"}` };
 }
 
-export function createServiceApp(o: ServiceAppOptions) {
-  const health = JSON.stringify({ status: "healthy", service: o.service });
+export function createServiceApp(options: ServiceAppOptions) {
+  const health = JSON.stringify({ status: "healthy", service: options.service });
   const healthResponse = () => new Response(health, { headers: { "content-type": "application/json" } });
   const started = new WeakMap<Request, number>();
-  return new Elysia({ name: o.service, handler: { standardHostname: false } })
+  return new Elysia({ name: options.service, handler: { standardHostname: false } })
     .derive({ as: "global" }, ({ request, set }) => {
       const requestId = requestIdOf(request.headers);
       set.headers["x-request-id"] = requestId;
@@ -63,9 +70,9 @@ export function createServiceApp(o: ServiceAppOptions) {
     .onRequest(({ request }) => {
       started.set(request, performance.now());
       const length = request.headers.get("content-length");
-      if (length !== null && Number(length) > o.bodyLimit) {
-        o.metrics.observe("(body too large)", request.method, 413, 0);
-        return errorResponse("PAYLOAD_TOO_LARGE", `Request body is larger than ${o.bodyLimit} bytes`, { limit: o.bodyLimit }, { "x-request-id": requestIdOf(request.headers) });
+      if (length !== null && Number(length) > options.bodyLimit) {
+        options.metrics.observe("(body too large)", request.method, 413, 0);
+        return errorResponse("PAYLOAD_TOO_LARGE", `Request body is larger than ${options.bodyLimit} bytes`, { limit: options.bodyLimit }, { "x-request-id": requestIdOf(request.headers) });
       }
     })
     .onAfterResponse({ as: "global" }, ({ route, request, set, responseValue }) => {
@@ -73,9 +80,9 @@ export function createServiceApp(o: ServiceAppOptions) {
       const ms = performance.now() - startedAt;
       // No route matched: Elysia answered 404 through the error hook.
       const status = route === undefined ? 404 : responseValue instanceof Response ? responseValue.status : Number(set.status);
-      o.metrics.observe(route ?? "(unmatched)", request.method, status, ms / 1000);
-      if (o.tracer)
-        o.tracer.record({
+      options.metrics.observe(route ?? "(unmatched)", request.method, status, ms / 1000);
+      if (options.tracer)
+        options.tracer.record({
           name: `${request.method} ${route ?? "(unmatched)"}`,
           kind: "server",
           context: traceContextOf(request.headers.get("traceparent")),
@@ -85,8 +92,8 @@ export function createServiceApp(o: ServiceAppOptions) {
           attributes: { "http.request.method": request.method, "http.route": route ?? "", "http.response.status_code": status, "request.id": String(set.headers["x-request-id"] ?? "") },
           error: status >= 500,
         });
-      if (ms >= o.slowRequestMs)
-        o.log.warn("slow request", { requestId: set.headers["x-request-id"], method: request.method, route, status, ms: Math.round(ms) });
+      if (ms >= options.slowRequestMs)
+        options.log.warn("slow request", { requestId: set.headers["x-request-id"], method: request.method, route, status, ms: Math.round(ms) });
     })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const requestId = (set.headers["x-request-id"] as string | undefined) ?? requestIdOf(request.headers);
@@ -96,28 +103,28 @@ export function createServiceApp(o: ServiceAppOptions) {
         response = apiErrorResponse(error);
       } else if (code === "VALIDATION") {
         const { field, message } = validationDetails(error);
-        response = errorResponse("VALIDATION_ERROR", `Invalid ${field}: ${message}`, { field });
+        response = errorResponse("VALIDATION_ERROR", message, { field });
       } else if (code === "PARSE") {
         response = errorResponse("VALIDATION_ERROR", "The body is not valid JSON", { field: "body" });
       } else if (code === "NOT_FOUND") {
         response = errorResponse("NOT_FOUND", "No such route");
       } else if (isDatabaseUnavailable(error)) {
-        o.log.warn("database unavailable", { requestId, path: new URL(request.url).pathname, ...describeError(error) });
+        options.log.warn("database unavailable", { requestId, path: new URL(request.url).pathname, ...describeError(error) });
         response = errorResponse("UNAVAILABLE", "The service cannot reach its database; try again shortly");
       } else {
-        o.log.error("unhandled error", { requestId, method: request.method, path: new URL(request.url).pathname, ...describeError(error) });
+        options.log.error("unhandled error", { requestId, method: request.method, path: new URL(request.url).pathname, ...describeError(error) });
         response = errorResponse("INTERNAL_ERROR", "Internal error");
       }
       for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
       return response;
     })
     .get("/health", healthResponse)
-    .get(`${o.prefix ?? ""}/health`, healthResponse)
-    .get("/metrics", () => metricsResponse(o.metrics))
+    .get(`${options.prefix ?? ""}/health`, healthResponse)
+    .get("/metrics", () => metricsResponse(options.metrics))
     .get("/ready", async () => {
-      const r = o.readiness ? await o.readiness() : { ready: true, checks: {} };
-      if (r.ready) return { status: "ready", service: o.service, checks: r.checks };
-      return errorResponse("UNAVAILABLE", `${o.service} is not ready`, r.checks);
+      const r = options.readiness ? await options.readiness() : { ready: true, checks: {} };
+      if (r.ready) return { status: "ready", service: options.service, checks: r.checks };
+      return errorResponse("UNAVAILABLE", `${options.service} is not ready`, r.checks);
     });
 }
 

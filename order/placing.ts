@@ -5,7 +5,7 @@
  * fails, nothing of it was written and every request in it is answered 503.
  */
 import { ApiError, apiErrorBody } from "../lib/errors.ts";
-import { isDatabaseUnavailable } from "../lib/db.ts";
+import { isDatabaseUnavailable } from "../lib/database-unavailable.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { InFlightKeys } from "./idempotency.ts";

@@ -1,12 +1,12 @@
 /** The product service's HTTP app: products, stock, deals. */
-import { Type, type IntegerOptions } from "@sinclair/typebox";
-import { t } from "elysia";
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
-import { isDatabaseUnavailable } from "../lib/db.ts";
+import { isDatabaseUnavailable } from "../lib/database-unavailable.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
+import { serviceDocs } from "../lib/service-docs.ts";
 import type { Catalog } from "./catalog.ts";
-import { dealJson, productJson } from "./model.ts";
-import { paging, PageQuery } from "./paging.ts";
+import { dealJson, productJson } from "./rows.ts";
+import { DealsQuery, IdParams, INT32_MAX, NewDealBody, NewProductBody, ProductChangesBody, ProductsQuery, StockChangeBody } from "./model.ts";
+import { paging } from "./paging.ts";
 import type { CatalogSnapshot, RenderedPage } from "./snapshot.ts";
 
 export interface ProductAppDeps {
@@ -17,21 +17,7 @@ export interface ProductAppDeps {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const INT32 = 2_147_483_647;
 const ZONED = /(Z|[+-]\d\d:?\d\d)$/i;
-
-/** Elysia's `t.Integer` also takes "12" (it is made for query strings); a JSON body must carry a number. */
-const JsonInteger = (o: IntegerOptions) => Type.Integer(o);
-
-const Id = t.String({ description: "a UUID; anything else is 404" });
-const ProductFields = {
-  name: t.String({ minLength: 1, maxLength: 200 }),
-  description: t.Optional(t.Nullable(t.String({ maxLength: 5000 }))),
-  price: JsonInteger({ minimum: 0, maximum: INT32 }),
-  category: t.Optional(t.Nullable(t.String({ maxLength: 50 }))),
-  image_url: t.Optional(t.Nullable(t.String({ format: "uri", maxLength: 2048 }))),
-};
-const Timestamp = t.String({ format: "date-time", description: "ISO 8601 with a zone" });
 
 function instant(field: string, value: string): Date {
   const ms = Date.parse(value);
@@ -50,8 +36,12 @@ const jsonPage = (page: RenderedPage, ifNoneMatch: string | null, ageMs: number)
   return new Response(page.body, { headers });
 };
 
-export function buildProductApp(d: ProductAppDeps) {
-  const { catalog, snapshot } = d;
+/**
+ * Every write awaits `snapshot.caughtUp()` before its answer: the lists served from memory then
+ * show it to any read this instance answers after (the contract's reads after writes).
+ */
+export function buildProductApp(deps: ProductAppDeps) {
+  const { catalog, snapshot } = deps;
 
   /** A read by id from the database, or from the snapshot while the database is down. */
   async function readThrough<T>(fromDb: () => Promise<T | null>, fromMemory: () => T | undefined, set: { headers: Record<string, string | number> }): Promise<T | null> {
@@ -67,16 +57,26 @@ export function buildProductApp(d: ProductAppDeps) {
   }
 
   return createServiceApp({
-    ...d.runtime,
+    ...deps.runtime,
     service: "product-service",
     prefix: "/products",
     // Without the database the deal list is still served from the snapshot, so the
     // instance stays in rotation as long as it has one.
     readiness: async () => {
-      const database = await d.databaseAnswers();
+      const database = await deps.databaseAnswers();
       return { ready: snapshot.ready, checks: { database, snapshot: snapshot.ready, snapshot_age_ms: snapshot.age() } };
     },
   })
+    .use(
+      serviceDocs({
+        prefix: "/products",
+        title: "Product service",
+        tags: [
+          { name: "products", description: "Products and stock" },
+          { name: "deals", description: "Flash-sale deals" },
+        ],
+      }),
+    )
     .get(
       "/products/deals",
       ({ query, request }) => {
@@ -85,7 +85,7 @@ export function buildProductApp(d: ProductAppDeps) {
         if (!rendered) throw new ApiError("UNAVAILABLE", "The deal list is not loaded yet");
         return jsonPage(rendered, request.headers.get("if-none-match"), snapshot.age());
       },
-      { query: t.Object(PageQuery), detail: { summary: "The deals live now, newest start first (the hot endpoint)", tags: ["deals"] } },
+      { query: DealsQuery, detail: { summary: "The deals live now, newest start first (the hot endpoint)", tags: ["deals"] } },
     )
     .get(
       "/products/deals/:id",
@@ -95,7 +95,7 @@ export function buildProductApp(d: ProductAppDeps) {
         if (!deal) throw notFound("deal");
         return dealJson(deal, Date.now());
       },
-      { params: t.Object({ id: Id }), detail: { summary: "One deal", tags: ["deals"] } },
+      { params: IdParams, detail: { summary: "One deal", tags: ["deals"] } },
     )
     .post(
       "/products/deals",
@@ -106,17 +106,11 @@ export function buildProductApp(d: ProductAppDeps) {
         if (ends <= starts) throw validationError("ends_at", "ends_at must be after starts_at");
         const deal = await catalog.createDeal({ ...body, starts_at: starts, ends_at: ends });
         if (!deal) throw notFound("product");
+        await snapshot.caughtUp();
         return status(201, dealJson(deal, Date.now()));
       },
       {
-        body: t.Object({
-          product_id: t.String(),
-          deal_price: JsonInteger({ minimum: 0, maximum: INT32 }),
-          deal_stock: JsonInteger({ minimum: 1, maximum: INT32 }),
-          starts_at: Timestamp,
-          ends_at: Timestamp,
-          max_per_user: t.Optional(t.Nullable(JsonInteger({ minimum: 1, maximum: INT32, description: "most units one user may hold; absent or null: no limit" }))),
-        }),
+        body: NewDealBody,
         detail: { summary: "Create a deal", tags: ["deals"], security: [{ bearer: [] }] },
       },
     )
@@ -129,16 +123,17 @@ export function buildProductApp(d: ProductAppDeps) {
         const { items, total } = await catalog.productsPage(page, size, query.category);
         return { items: items.map(productJson), total, page, size };
       },
-      { query: t.Object({ ...PageQuery, category: t.Optional(t.String({ maxLength: 50 })) }), detail: { summary: "Products, newest first", tags: ["products"] } },
+      { query: ProductsQuery, detail: { summary: "Products, newest first", tags: ["products"] } },
     )
     .post(
       "/products",
       async ({ body, status }) => {
         const product = await catalog.createProduct(body);
+        await snapshot.caughtUp();
         return status(201, productJson(product));
       },
       {
-        body: t.Object({ ...ProductFields, stock: JsonInteger({ minimum: 0, maximum: INT32 }) }),
+        body: NewProductBody,
         detail: { summary: "Create a product", tags: ["products"], security: [{ bearer: [] }] },
       },
     )
@@ -150,20 +145,26 @@ export function buildProductApp(d: ProductAppDeps) {
         if (!product) throw notFound("product");
         return productJson(product);
       },
-      { params: t.Object({ id: Id }), detail: { summary: "One product", tags: ["products"] } },
+      { params: IdParams, detail: { summary: "One product", tags: ["products"] } },
     )
     .patch(
       "/products/:id",
       async ({ params, body }) => {
         if (!UUID.test(params.id)) throw notFound("product");
-        if ("stock" in (body as object)) throw validationError("stock", "stock changes go through PATCH /products/{id}/stock");
         const product = await catalog.updateProduct(params.id, body);
         if (!product) throw notFound("product");
+        await snapshot.caughtUp();
         return productJson(product);
       },
       {
-        params: t.Object({ id: Id }),
-        body: t.Partial(t.Object(ProductFields)),
+        params: IdParams,
+        // Before validation, which drops fields the schema does not name: a `stock` here would
+        // otherwise be ignored with a 200, and the client would believe its stock changed.
+        transform: ({ body }) => {
+          if (body !== null && typeof body === "object" && "stock" in body)
+            throw validationError("stock", "stock changes go through PATCH /products/{id}/stock (with a delta); nothing was changed");
+        },
+        body: ProductChangesBody,
         detail: { summary: "Change a product (not its stock)", tags: ["products"], security: [{ bearer: [] }] },
       },
     )
@@ -175,7 +176,7 @@ export function buildProductApp(d: ProductAppDeps) {
         if (!product) throw notFound("product");
         return { product_id: product.id, stock: product.stock, updated_at: product.updated_at.toISOString() };
       },
-      { params: t.Object({ id: Id }), detail: { summary: "A product's stock", tags: ["products"] } },
+      { params: IdParams, detail: { summary: "A product's stock", tags: ["products"] } },
     )
     .patch(
       "/products/:id/stock",
@@ -185,13 +186,14 @@ export function buildProductApp(d: ProductAppDeps) {
         if (!result.ok) {
           if (result.reason === "not_found") throw notFound("product");
           if (result.reason === "insufficient") throw new ApiError("INSUFFICIENT_STOCK", "Stock cannot go below zero", { delta: body.delta });
-          throw validationError("delta", `stock cannot exceed ${INT32}`);
+          throw validationError("delta", `stock cannot exceed ${INT32_MAX}`);
         }
+        await snapshot.caughtUp();
         return { product_id: result.product_id, stock: result.stock, updated_at: result.updated_at.toISOString() };
       },
       {
-        params: t.Object({ id: Id }),
-        body: t.Object({ delta: JsonInteger({ minimum: -INT32, maximum: INT32 }) }),
+        params: IdParams,
+        body: StockChangeBody,
         detail: { summary: "Change stock by a delta, atomically, never below zero", tags: ["products"], security: [{ bearer: [] }] },
       },
     );

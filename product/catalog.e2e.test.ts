@@ -67,6 +67,29 @@ describe("products", () => {
     expect(await productCount()).toBe(before);
   });
 
+  test("a change that names stock is 422 pointing at /stock, and nothing of it is written", async () => {
+    const p = (await create({ ...valid(), stock: 5 })).body;
+    const res = await call(gw, "PATCH", `/products/${p.id}`, { token, body: { stock: 9, name: "renamed with stock" } });
+    expectError(res, 422, "VALIDATION_ERROR");
+    expect(res.body.details).toEqual({ field: "stock" });
+    expect(res.body.message).toContain("/products/{id}/stock");
+    const [row] = await sql`select stock, name from product.products where id = ${p.id}`;
+    expect(row).toEqual({ stock: 5, name: p.name });
+  });
+
+  test.each([
+    ["/products?size=abc", "size", "size must be an integer from 1 to 100"],
+    ["/products?size=101", "size", "size must be an integer from 1 to 100"],
+    ["/products?page=0", "page", "page must be an integer from 1 to 9999999"],
+    [`/products?category=${"c".repeat(51)}`, "category", "category must be at most 50 characters"],
+    ["/products/deals?size=0", "size", "size must be an integer from 1 to 100"],
+    ["/products/deals?page=x", "page", "page must be an integer from 1 to 9999999"],
+  ])("a bad query field says its rule in words: %s", async (path, field, message) => {
+    const res = await call(gw, "GET", path);
+    expectError(res, 422, "VALIDATION_ERROR");
+    expect({ message: res.body.message, details: res.body.details }).toEqual({ message, details: { field } });
+  });
+
   test("writes need a token; reads do not", async () => {
     expectError(await call(gw, "POST", "/products", { body: valid() }), 401, "UNAUTHORIZED");
     expectError(await call(gw, "POST", "/products", { body: valid(), token: "not.a.token" }), 401, "INVALID_TOKEN");

@@ -1,73 +1,52 @@
-/** Rows as the database returns them, and their JSON shape in the contract. */
+/**
+ * The product service's request schemas (TypeBox): what Elysia validates and what its OpenAPI
+ * document shows. A schema's `error` is the sentence a client gets when its value does not fit,
+ * in words rather than the pattern it failed.
+ */
+import { Type, type IntegerOptions } from "@sinclair/typebox";
+import { t } from "elysia";
+import { PageQuery } from "./paging.ts";
 
-export interface ProductRow {
-  id: string;
-  name: string;
-  description: string | null;
-  price: number;
-  stock: number;
-  category: string | null;
-  image_url: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** PostgreSQL's `integer`: the largest price, stock or delta a column holds. */
+export const INT32_MAX = 2_147_483_647;
 
-export interface DealRow {
-  id: string;
-  product_id: string;
-  deal_price: number;
-  deal_stock: number;
-  remaining_stock: number;
-  starts_at: Date;
-  ends_at: Date;
-  /** Most units one user may hold in orders that are not cancelled; null: no limit. */
-  max_per_user: number | null;
-  created_at: Date;
-  product: ProductRow;
-}
+/** Elysia's `t.Integer` also takes "12" (it is made for query strings); a JSON body must carry a number. */
+const JsonInteger = (o: IntegerOptions) => Type.Integer(o);
 
-export type DealStatus = "scheduled" | "active" | "ended" | "sold_out";
+const Id = t.String({ description: "a UUID; anything else is 404" });
+export const IdParams = t.Object({ id: Id });
 
-/** Sold out wins over the clock: a deal with nothing left is over for every buyer. */
-export function dealStatus(d: Pick<DealRow, "remaining_stock" | "starts_at" | "ends_at">, now: number): DealStatus {
-  if (d.remaining_stock <= 0) return "sold_out";
-  if (now < d.starts_at.getTime()) return "scheduled";
-  if (now > d.ends_at.getTime()) return "ended";
-  return "active";
-}
+const Timestamp = t.String({ format: "date-time", description: "ISO 8601 with a zone" });
 
-export const isLive = (d: DealRow, now: number) => dealStatus(d, now) === "active";
+const ProductFields = {
+  name: t.String({ minLength: 1, maxLength: 200 }),
+  description: t.Optional(t.Nullable(t.String({ maxLength: 5000 }))),
+  price: JsonInteger({ minimum: 0, maximum: INT32_MAX }),
+  category: t.Optional(t.Nullable(t.String({ maxLength: 50 }))),
+  image_url: t.Optional(t.Nullable(t.String({ format: "uri", maxLength: 2048 }))),
+};
 
-export const productJson = (p: ProductRow) => ({
-  id: p.id,
-  name: p.name,
-  description: p.description,
-  price: p.price,
-  stock: p.stock,
-  category: p.category,
-  image_url: p.image_url,
-  created_at: p.created_at.toISOString(),
-  updated_at: p.updated_at.toISOString(),
+export const NewProductBody = t.Object({ ...ProductFields, stock: JsonInteger({ minimum: 0, maximum: INT32_MAX }) });
+
+/** Any subset of the create fields but `stock`, which only changes through `/stock`. */
+export const ProductChangesBody = t.Partial(t.Object(ProductFields));
+
+export const StockChangeBody = t.Object({ delta: JsonInteger({ minimum: -INT32_MAX, maximum: INT32_MAX }) });
+
+export const NewDealBody = t.Object({
+  product_id: t.String(),
+  deal_price: JsonInteger({ minimum: 0, maximum: INT32_MAX }),
+  deal_stock: JsonInteger({ minimum: 1, maximum: INT32_MAX }),
+  starts_at: Timestamp,
+  ends_at: Timestamp,
+  max_per_user: t.Optional(t.Nullable(JsonInteger({ minimum: 1, maximum: INT32_MAX, description: "most units one user may hold; absent or null: no limit" }))),
 });
 
-export const dealJson = (d: DealRow, now: number) => ({
-  id: d.id,
-  product_id: d.product_id,
-  product: productJson(d.product),
-  deal_price: d.deal_price,
-  original_price: d.product.price,
-  deal_stock: d.deal_stock,
-  remaining_stock: d.remaining_stock,
-  starts_at: d.starts_at.toISOString(),
-  ends_at: d.ends_at.toISOString(),
-  status: dealStatus(d, now),
-  max_per_user: d.max_per_user,
-  created_at: d.created_at.toISOString(),
-});
+const CATEGORY_MAX_LENGTH = 50;
 
-export interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  size: number;
-}
+export const DealsQuery = t.Object(PageQuery);
+
+export const ProductsQuery = t.Object({
+  ...PageQuery,
+  category: t.Optional(t.String({ maxLength: CATEGORY_MAX_LENGTH, error: `category must be at most ${CATEGORY_MAX_LENGTH} characters` })),
+});

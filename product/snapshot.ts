@@ -4,11 +4,19 @@
  * changed (LISTEN/NOTIFY), on a timer as a safety net, and never by a request: a request only
  * re-renders from memory, which also makes deals start and end on the clock to the
  * millisecond. Reloads are single-flight: whoever asks while one runs gets one more after it.
+ *
+ * Reads after writes: the instance that answered a write must show it in its lists right
+ * away, so a write's handler awaits `caughtUp()` before answering: a reload that started
+ * after the write committed (the one in flight may have read the data before it). Writers
+ * that arrive together share that one reload, so coalescing reloads under load stays free to
+ * decide when the next one runs; it only has to start after the writers asked.
+ *
  * Notifications are coalesced (`refreshSoon`): during an order spike every batch of orders
  * changes a deal row, and reloading per change would cost the database more than the orders.
  */
 import type { Catalog } from "./catalog.ts";
-import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./model.ts";
+import { SIZE_MAX } from "./paging.ts";
+import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
 
 export interface RenderedPage {
   body: Uint8Array;
@@ -30,6 +38,8 @@ interface DealView {
 }
 
 const MAX_CACHED_PAGES = 512;
+/** Deal pages are cached by one number: page and size, which is at most SIZE_MAX. */
+const dealPageKey = (page: number, size: number) => page * (SIZE_MAX + 1) + size;
 const encoder = new TextEncoder();
 
 function render(value: unknown): RenderedPage {
@@ -43,6 +53,9 @@ export class CatalogSnapshot {
   private productPages = new Map<string, RenderedPage>();
   private running: Promise<void> | null = null;
   private again = false;
+  /** How many reloads have started; a waiter needs one numbered above what it saw. */
+  private reloadsStarted = 0;
+  private waiters: { after: number; done: () => void }[] = [];
   private lastStart = 0;
   private soon: Timer | null = null;
   lastError: unknown = null;
@@ -75,6 +88,7 @@ export class CatalogSnapshot {
     this.running = (async () => {
       do {
         this.again = false;
+        const reload = ++this.reloadsStarted;
         this.lastStart = Date.now();
         try {
           this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
@@ -84,13 +98,43 @@ export class CatalogSnapshot {
           this.lastError = e;
           this.failures++;
           this.onError(e);
+          // The writes are committed whatever the snapshot does; their answers are not held
+          // back while the database cannot be read (the timer's next reload catches up).
+          this.release(Number.POSITIVE_INFINITY);
+          // Not again at once: the database is not answering, and the timer retries.
+          this.again = false;
           return;
         }
+        this.release(reload);
       } while (this.again);
     })().finally(() => {
       this.running = null;
+      // Asked for between the loop's last check and here (a released writer's continuation
+      // runs first): that ask is owed a reload that starts after it.
+      if (this.again) void this.refresh();
     });
     return this.running;
+  }
+
+  /**
+   * Resolves once a reload that started after this call has finished, so whatever was
+   * committed before the call is in memory (or that reload failed, see `refresh`).
+   */
+  caughtUp(): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.waiters.push({ after: this.reloadsStarted, done: resolve });
+    void this.refresh();
+    return promise;
+  }
+
+  private release(reload: number): void {
+    if (this.waiters.length === 0) return;
+    const waiting: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.after < reload) w.done();
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
   }
 
   /**
@@ -123,7 +167,7 @@ export class CatalogSnapshot {
   dealsPage(page: number, size: number, now = Date.now()): RenderedPage | null {
     const view = this.currentDealView(now);
     if (!view) return null;
-    const key = page * 1000 + size;
+    const key = dealPageKey(page, size);
     let rendered = view.pages.get(key);
     if (rendered === undefined) {
       const items = view.live.slice((page - 1) * size, page * size).map((d) => dealJson(d, now));

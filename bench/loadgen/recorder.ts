@@ -25,13 +25,13 @@ export const decodeHistogram = (encoded: string): Histogram => decodeFromCompres
 export type SentSpan = [first: number, last: number];
 
 /** How an outcome is counted: its status, with the error code when the answer named one. */
-export const outcomeKey = (outcome: Outcome, code?: string): string => (code === undefined ? String(outcome) : `${outcome} ${code}`);
+const outcomeKey = (outcome: Outcome, code?: string): string => (code === undefined ? String(outcome) : `${outcome} ${code}`);
 
 /**
  * A status of 400 or more, a timeout or a lost connection is an error, as k6 counts them,
  * except the answers a scenario expects (an order refused because the deal sold out).
  */
-export const isError = (outcome: Outcome, key: string, expected: ReadonlySet<string>): boolean => (typeof outcome !== "number" || outcome >= 400) && !expected.has(key);
+const isError = (outcome: Outcome, key: string, expected: ReadonlySet<string>): boolean => (typeof outcome !== "number" || outcome >= 400) && !expected.has(key);
 
 export class Recorder {
   private histogram = newHistogram();

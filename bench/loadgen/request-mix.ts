@@ -51,7 +51,7 @@ function requestParts(spec: RequestSpec, host: string, withToken: boolean): { be
   return { before: Buffer.from(`${head}Authorization: Bearer `, "latin1"), after: Buffer.concat([Buffer.from("\r\n", "latin1"), tail, body]) };
 }
 
-export function encodeRequest(spec: RequestSpec, host: string, token?: string): Uint8Array {
+function encodeRequest(spec: RequestSpec, host: string, token?: string): Uint8Array {
   const { before, after } = requestParts(spec, host, token !== undefined);
   return token === undefined ? before : Buffer.concat([before, Buffer.from(token, "latin1"), after]);
 }

@@ -1,4 +1,5 @@
 /** The report as Markdown tables: printed at the end of a run and saved as latest.md. */
+import { ORIGINAL_SOURCE } from "../scenarios.ts";
 import type { BenchReport } from "./report.ts";
 
 const n = (v: number | undefined) => (v === undefined ? "–" : v.toLocaleString("en-US"));
@@ -15,7 +16,8 @@ export function toMarkdown(r: BenchReport): string {
 
   const spikes = ["spike", "spike-deals"].map(find).filter((s) => s !== undefined);
   if (spikes.length) {
-    out.push("", "## The published spike, beside the original system (MISSION.md)", "");
+    out.push("", "## The published spike, beside the original system", "");
+    out.push(`The original (Python) system's figures come from ${ORIGINAL_SOURCE}; ours are measured here.`, "");
     out.push("Throughput here is over the whole run, ramps included, as the original's was; `at hold` is the 100-user plateau.", "");
     out.push(row(["stage", "throughput", "p95", "mean", "errors", "gateway CPU"]));
     out.push(row(["---", "---", "---", "---", "---", "---"]));
@@ -65,7 +67,7 @@ export function toMarkdown(r: BenchReport): string {
 function ordersSection(r: BenchReport): string[] {
   const list = r.scenarios.filter((s) => s.orders);
   if (!list.length) return [];
-  const out = ["", "## Orders (issue 15)", ""];
+  const out = ["", "## Orders", ""];
   const o = r.original_orders;
   const spike = list.filter((s) => s.name.startsWith("order-spike"));
   if (spike.length) {
@@ -94,7 +96,7 @@ function ordersSection(r: BenchReport): string[] {
   }
   const judged = list.filter((s) => s.orders!.targets?.length);
   if (judged.length) {
-    out.push("", "Targets (issue 15; 2 cores shared by everything, generator included):", "");
+    out.push("", "Targets (on 2 cores shared by everything, the generator included):", "");
     out.push(row(["scenario", "target", "measured", "verdict"]));
     out.push(row(Array(4).fill("---")));
     for (const s of judged) for (const t of s.orders!.targets!) out.push(row([s.name, t.target, t.value, t.met ? "met" : "**missed**"]));

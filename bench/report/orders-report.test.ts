@@ -76,7 +76,7 @@ describe("the orders report", () => {
       original_orders: ORIGINAL_ORDERS,
     };
     const md = toMarkdown(report);
-    expect(md).toContain("## Orders (issue 15)");
+    expect(md).toContain("## Orders");
     expect(md).toContain(`| ${ORIGINAL_ORDERS.stage} | 2,668 answered | – | 162 ms |`);
     expect(md).toContain("| **Bun: order-spike** (group commit) | **6,000** confirmed at hold |");
     expect(md).toContain("group commit / one transaction per order: **6.00**");
