@@ -12,6 +12,7 @@ import { routeOf } from "./route-table.ts";
 let gw = "";
 let authUrl = "";
 let productUrl = "";
+let orderUrl = "";
 let lonely: ServiceProcess | null = null;
 
 beforeAll(async () => {
@@ -19,6 +20,7 @@ beforeAll(async () => {
   gw = stack.gatewayUrl;
   authUrl = stack.authUrl;
   productUrl = stack.productUrl;
+  orderUrl = stack.orderUrl;
 });
 
 afterAll(async () => {
@@ -64,11 +66,13 @@ describe("the docs page", () => {
 });
 
 describe("each service documents itself", () => {
-  test("auth and product serve their own documents, each with only its own routes", async () => {
+  test("auth, product and order serve their own documents, each with only its own routes", async () => {
     const auth = operations((await documentOf(`${authUrl}/auth/openapi.json`)).paths);
     const product = operations((await documentOf(`${productUrl}/products/openapi.json`)).paths);
+    const order = operations((await documentOf(`${orderUrl}/orders/openapi.json`)).paths);
     expect(auth.length).toBeGreaterThan(0);
     expect(product.length).toBeGreaterThan(0);
+    expect(order.map((o) => `${o.method} ${o.path}`).sort()).toEqual(["GET /orders", "GET /orders/health", "GET /orders/{id}", "POST /orders", "POST /orders/{id}/cancel"]);
     expect(auth.every((o) => o.path.startsWith("/auth/"))).toBe(true);
     expect(product.every((o) => o.path === "/products" || o.path.startsWith("/products/"))).toBe(true);
   });
@@ -92,7 +96,7 @@ describe("each service documents itself", () => {
 
 describe("a service the gateway cannot reach", () => {
   test("is named in the merged document, which still documents the others", async () => {
-    lonely = await startService("gateway", { AUTH_URL: authUrl, PRODUCT_URL: `http://127.0.0.1:${freePort()}`, JWT_SECRET: "docs-test-secret-0123456789abcdef0123456789" });
+    lonely = await startService("gateway", { AUTH_URL: authUrl, PRODUCT_URL: `http://127.0.0.1:${freePort()}`, ORDER_URL: orderUrl, JWT_SECRET: "docs-test-secret-0123456789abcdef0123456789" });
     const doc = await documentOf(`${lonely.url}/docs/json`);
     expect(doc["x-missing-services"]).toEqual(["product"]);
     expect(doc.info.description).toContain("product (unreachable)");

@@ -50,6 +50,7 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
   const docs = new ApiDocs([
     { service: "auth", urls: config.authUrls, path: "/auth/openapi.json" },
     { service: "product", urls: config.productUrls, path: "/products/openapi.json" },
+    { service: "order", urls: config.orderUrls, path: "/orders/openapi.json" },
   ]);
   let edge: Edge | null = null;
   const app = buildGatewayApp({ proxy, runtime, docs: docs.handle, clientOf: (port) => edge?.clientOf(port) });

@@ -2,6 +2,7 @@
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
 import { bearerToken } from "../lib/bearer.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
+import { serviceDocs } from "../lib/service-docs.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
 import { fingerprint, IDEMPOTENCY_KEY } from "./idempotency.ts";
 import { orderJson, type RequestedItem, type ShippingAddress } from "./model.ts";
@@ -42,6 +43,7 @@ export function buildOrderApp(d: OrderAppDeps) {
       return { ready: database, checks: { database } };
     },
   })
+    .use(serviceDocs({ prefix: "/orders", title: "Order service", tags: [{ name: "orders", description: "Placing, listing and cancelling the caller's orders" }] }))
     .post(
       "/orders",
       async ({ body, request, set }) => {

@@ -120,7 +120,8 @@ describe("another instance", () => {
     };
     console.log(`another instance shows a write: after its answer ${summary(sinceAnswer)}; after it was sent ${summary(sinceSent)}`);
     expect(sinceAnswer[sinceAnswer.length >> 1]!).toBeLessThan(500);
-  });
+    // 20 rounds, each waiting out SNAPSHOT_NOTIFY_GAP_MS on the second instance: over bun's 5 s.
+  }, 30_000);
 
   test("writers that arrive together share reloads, and each still reads its own write", async () => {
     const instance = second!;
