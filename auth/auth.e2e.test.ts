@@ -5,6 +5,9 @@ import { Elysia } from "elysia";
 import postgres from "postgres";
 import { call, expectError, registerAndLogin, uniqueEmail } from "../lib/testing/http.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let authDirect = "";

@@ -1,10 +1,9 @@
-import { databaseUrl, defineSettings, int, serviceSettings, type SettingsOf } from "../lib/config.ts";
+import { databaseSettings, defineSettings, int, serviceSettings, type SettingsOf } from "../lib/config.ts";
 import { jwtSecret } from "../lib/jwt-secret.ts";
 
 export const AUTH_SETTINGS = defineSettings("auth", {
   ...serviceSettings({ prefix: "AUTH", port: 8001, host: "127.0.0.1", hostHelp: "listen address; only the gateway should be exposed" }),
-  databaseUrl: databaseUrl({ help: "the database (required for the executable; bun start runs an embedded one)" }),
-  poolSize: int({ env: "DB_POOL_SIZE", default: 10, min: 1, max: 500, help: "connections in the database pool per process" }),
+  ...databaseSettings(),
   jwtSecret: jwtSecret("HS256 signing key"),
   accessTtlSeconds: int({ env: "ACCESS_TOKEN_TTL_SECONDS", default: 3600, min: 1, help: "access token lifetime" }),
   refreshTtlSeconds: int({ env: "REFRESH_TOKEN_TTL_SECONDS", default: 7 * 24 * 3600, min: 1, help: "refresh token lifetime" }),

@@ -8,6 +8,9 @@ import { uniqueEmail } from "../lib/testing/http.ts";
 import { buildAuthApp } from "./app.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { Users } from "./users.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let sql: Sql;
 let app: ReturnType<typeof buildAuthApp>;

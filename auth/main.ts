@@ -1,5 +1,5 @@
 /** Starts the auth service: config, database, migrations, listen, graceful stop. */
-import { connectDatabase, databaseAnswers, migrate } from "../lib/db.ts";
+import { connectDatabase, databaseAnswers, migrate, withSessionConnection } from "../lib/db.ts";
 import { ConfigError } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
@@ -13,8 +13,8 @@ import { Users } from "./users.ts";
 await runMain(AUTH_SETTINGS, async (config) => {
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("auth", config.logLevel);
-  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "auth" });
-  const applied = await migrate(sql, "auth", migrations);
+  const applied = await withSessionConnection(config.databaseSessionUrl!, "auth-migrate", (s) => migrate(s, "auth", migrations));
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "auth", transactionPooler: config.databasePoolMode === "transaction" });
   const runtime = serviceRuntime("auth", config, log);
   const app = buildAuthApp({
     users: new Users(sql),

@@ -8,6 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { runBench } from "./run.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 test("a tiny run of every scenario writes a complete report", async () => {
   const stack = await testStack();
@@ -16,7 +19,7 @@ test("a tiny run of every scenario writes a complete report", async () => {
     const report = await runBench({ scale: "tiny", runs: 1, out, stack, mode: "source", loadgenProcesses: 2, nginx: false, progress: false });
 
     expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))).toEqual(JSON.parse(JSON.stringify(report)));
-    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-direct"]);
+    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-db-read", "max-direct"]);
     for (const s of report.scenarios) {
       expect({ name: s.name, errors: s.errors, errors_by_status: s.errors_by_status }).toEqual({ name: s.name, errors: 0, errors_by_status: {} });
       expect(s.requests).toBeGreaterThan(10);

@@ -28,6 +28,7 @@ runs once more on a second stack with ORDER_BATCHING=off.
   --gateway-workers N      gateway processes on one port (GATEWAY_WORKERS, default 1)
   --loadgen-processes N    load generator processes (default 2)
   --no-nginx               skip the nginx comparison even when nginx is installed
+  --pgbouncer              the services reach PostgreSQL through PgBouncer in transaction mode
   --out DIR                where the report goes (default bench/results for a full run, which
                            the README quotes; bench/results/quick for --quick, so a quick run
                            never replaces the committed full report)
@@ -56,6 +57,7 @@ try {
       "gateway-workers": { type: "string" },
       "loadgen-processes": { type: "string", default: "2" },
       "no-nginx": { type: "boolean", default: false },
+      pgbouncer: { type: "boolean", default: false },
       out: { type: "string" },
       help: { type: "boolean", default: false },
       version: { type: "boolean", default: false },
@@ -115,6 +117,7 @@ try {
     loadgenProcesses: positiveInt("loadgen-processes", args["loadgen-processes"], 64)!,
     gatewayWorkers: positiveInt("gateway-workers", args["gateway-workers"], 64),
     nginx: !args["no-nginx"],
+    pgbouncer: args.pgbouncer,
     only,
     progress: true,
   });

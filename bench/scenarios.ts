@@ -34,11 +34,15 @@ export interface OrderSetup {
 
 export type Scale = "full" | "quick" | "tiny";
 
-export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "order-spike", "sell-out", "sale", "order-rate"];
+/** The order scenarios make their own deals and users; the others read the seeded catalog. */
+export const ORDER_SCENARIO_NAMES = ["order-spike", "sell-out", "sale", "order-rate"];
+export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read", ...ORDER_SCENARIO_NAMES];
 
 export interface Seeded {
   /** Access tokens of seeded users; requests rotate over them. */
   tokens: string[];
+  /** Seeded products, for reads by id (one database query each). */
+  productIds: string[];
 }
 
 const seconds = (s: number) => s * 1000;
@@ -128,6 +132,12 @@ export function scenarios(scale: Scale, seeded: Seeded, withNginx: boolean): Sce
       timeoutMs: TIMEOUT_MS,
     },
     max("max-gateway", "gateway", "closed loop, 100 connections, no think time: GET /products/deals through the gateway, token verified", deals),
+    max(
+      "max-db-read",
+      "gateway",
+      "the same through the gateway on GET /products/{id} over the seeded products: one database read per request",
+      seeded.productIds.map((id) => ({ weight: 1 / seeded.productIds.length, method: "GET", path: `/products/${id}` })),
+    ),
     max("max-direct", "product", "the same, straight to the product service (no gateway, no token)", [{ weight: 1, method: "GET", path: "/products/deals" }]),
   ];
   if (withNginx) list.push(max("max-nginx", "nginx", "the same through nginx proxying to the product service with a keep-alive pool, no auth", [{ weight: 1, method: "GET", path: "/products/deals" }]));

@@ -51,5 +51,5 @@ export async function seed(gatewayUrl: string): Promise<Seeded> {
       token,
     );
   }
-  return { tokens };
+  return { tokens, productIds: products.map((p) => p.id) };
 }

@@ -7,9 +7,12 @@ import { expect, test } from "bun:test";
 import postgres from "postgres";
 import { call } from "../lib/testing/http.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 import { seedDeals } from "./order-seed.ts";
 import { checkStock, describeMismatch } from "./stock-check.ts";
 import { mintAccessToken } from "./tokens.ts";
+
+useEndToEndTimeouts();
 
 test("the stock check adds up after orders and a cancel, and names what does not", async () => {
   const stack = await testStack();
@@ -44,4 +47,4 @@ test("the stock check adds up after orders and a cancel, and names what does not
   const bad = await checkStock(stack.databaseUrl, [deal!, other!]);
   expect(bad.ok).toBe(false);
   expect(describeMismatch(bad)).toBe(`deal ${other!.id}: 4 units taken, 3 in orders that are not cancelled; product ${deal!.product_id}: -1 units taken, 1 in orders that are not cancelled`);
-}, 60_000);
+});

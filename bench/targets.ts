@@ -41,6 +41,7 @@ export interface TargetOptions {
   mode: "binary" | "source";
   gatewayWorkers?: number;
   nginx: boolean;
+  pgbouncer?: boolean;
   note(text: string): void;
 }
 
@@ -101,6 +102,7 @@ function stackGroups(stack: RunningStack): Record<string, ProcessGroup> {
     order: { pids: p.order, tree: true },
   };
   if (p.postgres) groups.postgres = { pids: [p.postgres], tree: true };
+  if (p.pgbouncer) groups.pgbouncer = { pids: [p.pgbouncer], tree: false };
   return groups;
 }
 
@@ -116,6 +118,7 @@ async function startOwnStack(o: TargetOptions, name: string, env: Record<string,
     mode: o.mode,
     dataDir: resolve(ROOT, ".data", `${name}-${process.pid}`),
     ephemeral: true,
+    pgbouncer: o.pgbouncer,
     databasePort: freePort(),
     ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
     env: {

@@ -7,8 +7,11 @@ import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
 import { call } from "../lib/testing/http.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 import { LIBRARY_VERIFY_OPTIONS, TokenVerifier } from "../lib/token-verifier.ts";
 import { mintAccessToken } from "./tokens.ts";
+
+useEndToEndTimeouts();
 
 const SECRET = "bench-token-test-secret-0123456789abcdef";
 
@@ -39,5 +42,5 @@ describe("minted access tokens", () => {
     const body = { name: "minted-token product", price: 100, stock: 1 };
     expect((await call(gatewayUrl, "POST", "/products", { body, token: mintAccessToken(TEST_JWT_SECRET, crypto.randomUUID(), 600) })).status).toBe(201);
     expect((await call(gatewayUrl, "POST", "/products", { body, token: mintAccessToken("not-the-stack-key-0123456789abcdef", crypto.randomUUID(), 600) })).status).toBe(401);
-  }, 60_000);
+  });
 });

@@ -8,6 +8,9 @@ import { freePort } from "../lib/stack/free-port.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { testStack } from "../lib/testing/test-stack.ts";
 import { routeOf } from "./route-table.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let authUrl = "";

@@ -9,6 +9,9 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from "../lib/embedded-db
 import { freePort } from "../lib/stack/free-port.ts";
 import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const SECRET = "fault-suite-secret-0123456789abcdef";
 let db: EmbeddedDatabase;

@@ -9,6 +9,9 @@ import { freePort } from "../lib/stack/free-port.ts";
 import { call, expectError, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const signer = new Elysia().use(jwt({ name: "jwt", secret: TEST_JWT_SECRET, alg: "HS256" })).decorator.jwt;
 const USER = "0b7a0d3e-8f0a-4b8e-9a0e-2f1e5c3d4b5a";

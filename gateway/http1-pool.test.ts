@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../lib/stack/free-port.ts";
 import { Http1Pool, UpstreamError } from "./http1-pool.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const request = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n`, "latin1");
 const options = { maxConnections: 4, timeoutMs: 300, connectTimeoutMs: 500, idleMs: 10_000 };

@@ -4,6 +4,9 @@ import { freePort } from "../lib/stack/free-port.ts";
 import { call, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 /** Samples of a Prometheus text exposition; throws on a line that is not valid. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -111,7 +114,7 @@ describe("logs and traces", () => {
   let product: ServiceProcess;
   beforeAll(async () => {
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`, LOG_LEVEL: "info" };
-    product = await startService("product", { ...otel, DATABASE_URL: stack.databaseUrl });
+    product = await startService("product", { ...otel, ...stack.databaseEnv });
     gateway = await startService("gateway", { ...otel, JWT_SECRET: TEST_JWT_SECRET, PRODUCT_URL: product.url, AUTH_URL: `http://127.0.0.1:${freePort()}` });
   });
   afterAll(async () => {

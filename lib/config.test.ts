@@ -8,6 +8,9 @@ import { ConfigError, sharedServiceSettings, type Settings, type SettingsTable }
 import { DEVELOPMENT_JWT_SECRET } from "./jwt-secret.ts";
 import { SERVICES } from "./stack/stack.ts";
 import { START_SETTINGS } from "./stack/start-settings.ts";
+import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const gateway = (env: Record<string, string>) => () => GATEWAY_SETTINGS.read(env);
 

@@ -157,21 +157,46 @@ export function optionalHttpUrl(o: { env: string; help: string }): Setting<strin
   });
 }
 
-export function databaseUrl(o: { help: string }): Setting<string | undefined> {
-  const env = "DATABASE_URL";
+export function databaseUrl(o: { env?: string; help: string }): Setting<string | undefined> {
+  const env = o.env ?? "DATABASE_URL";
   return setting({
     env,
     shownDefault: undefined,
     range: "a postgres:// URL",
     help: o.help,
-    parse(v) {
-      if (v === undefined) return undefined;
-      if (!URL.canParse(v)) throw new ConfigError(`${env} must be a postgres:// URL`);
-      const protocol = new URL(v).protocol;
-      if (protocol !== "postgres:" && protocol !== "postgresql:") throw new ConfigError(`${env} must be a postgres:// URL, got protocol "${protocol}"`);
-      return v;
-    },
+    parse: (v) => postgresUrl(env, v),
   });
+}
+
+function postgresUrl(env: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!URL.canParse(v)) throw new ConfigError(`${env} must be a postgres:// URL`);
+  const protocol = new URL(v).protocol;
+  if (protocol !== "postgres:" && protocol !== "postgresql:") throw new ConfigError(`${env} must be a postgres:// URL, got protocol "${protocol}"`);
+  return v;
+}
+
+/**
+ * How a service with a database reaches PostgreSQL, directly or through a pooler such as
+ * PgBouncer: the URL, the one for what needs a session of its own, the pooler's mode, the pool.
+ */
+export function databaseSettings() {
+  return {
+    databaseUrl: databaseUrl({ help: "the database (required for the executable; bun start runs an embedded one)" }),
+    // LISTEN and the migrations (an advisory lock and DDL in one transaction) hold one server
+    // session for as long as they run; a transaction pooler hands out another per transaction.
+    databaseSessionUrl: setting({
+      env: "DATABASE_SESSION_URL",
+      shownDefault: undefined,
+      range: "a postgres:// URL",
+      help: "for LISTEN and migrations, past any transaction pooler; unset: DATABASE_URL",
+      parse: (v, env) => postgresUrl("DATABASE_SESSION_URL", v) ?? postgresUrl("DATABASE_URL", given(env, "DATABASE_URL")),
+    }),
+    // PgBouncer before 1.21 cannot keep protocol-level prepared statements across the server
+    // connections it hands out, so in transaction mode none are sent.
+    databasePoolMode: oneOf({ env: "DATABASE_POOL_MODE", default: "session", allowed: ["session", "transaction"], help: "transaction when DATABASE_URL is a transaction-mode pooler (PgBouncer): no prepared statements" }),
+    poolSize: int({ env: "DB_POOL_SIZE", default: 10, min: 1, max: 500, help: "connections in the database pool per process" }),
+  };
 }
 
 /** NODE_ENV=production: the development key is refused, and nothing else changes. */

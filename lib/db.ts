@@ -9,11 +9,17 @@ export interface DatabaseOptions {
   /** Seconds; a query made while the database is unreachable fails within this time. */
   connectTimeout?: number;
   applicationName: string;
+  /**
+   * The URL is a transaction-mode pooler (DATABASE_POOL_MODE=transaction): no named prepared
+   * statements, since the next query may run on another server connection that never saw them.
+   */
+  transactionPooler?: boolean;
 }
 
 export function connectDatabase(o: DatabaseOptions): Sql {
   return postgres(o.url, {
     max: o.poolSize,
+    prepare: !o.transactionPooler,
     connect_timeout: o.connectTimeout ?? 2,
     idle_timeout: 60,
     max_lifetime: 60 * 30,
@@ -25,6 +31,20 @@ export function connectDatabase(o: DatabaseOptions): Sql {
 export interface Migration {
   name: string;
   sql: string;
+}
+
+/**
+ * Runs `work` on a connection of its own, closed afterwards: the migrations go to
+ * DATABASE_SESSION_URL, past any pooler, so their advisory lock does not depend on how a pooler
+ * scopes sessions and their DDL holds none of its few server connections.
+ */
+export async function withSessionConnection<T>(url: string, applicationName: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = connectDatabase({ url, poolSize: 1, applicationName });
+  try {
+    return await work(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }
 
 /**

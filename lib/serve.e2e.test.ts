@@ -11,6 +11,9 @@ import { call } from "./testing/http.ts";
 import { serviceCommand } from "./stack/stack.ts";
 import { spawnService, startService, testMode } from "./testing/service-process.ts";
 import { testStack } from "./testing/test-stack.ts";
+import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 async function failsToStart(service: "auth" | "product" | "gateway", env: Record<string, string>) {
   const child = spawnService(service, env);
@@ -95,7 +98,7 @@ describe("graceful shutdown", () => {
   test("SIGTERM with requests in flight: every one is answered, then exit 0", async () => {
     const stack = await testStack();
     const sql = postgres(stack.databaseUrl, { max: 1, onnotice: () => {} });
-    const product = await startService("product", { DATABASE_URL: stack.databaseUrl, SHUTDOWN_GRACE_MS: "5000" });
+    const product = await startService("product", { ...stack.databaseEnv, SHUTDOWN_GRACE_MS: "5000" });
     const [row] = await sql`insert into product.products (name, price, stock) values ('shutdown test', 1, 1) returning id`;
     // Hold the table so that reads by id wait in the database: they are surely in flight.
     const lock = await sql.reserve();

@@ -5,6 +5,9 @@
  */
 import { expect, test } from "bun:test";
 import { startService } from "./testing/service-process.ts";
+import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const readyLines = (output: string) =>
   output

@@ -9,6 +9,9 @@ import { call, eventually, expectError } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { accessToken } from "../lib/testing/tokens.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let orderUrl = "";

@@ -1,9 +1,9 @@
-import { databaseUrl, defineSettings, int, oneOf, serviceSettings, type SettingsOf } from "../lib/config.ts";
+import { databaseSettings, defineSettings, int, oneOf, serviceSettings, type SettingsOf } from "../lib/config.ts";
 import { jwtSecret } from "../lib/jwt-secret.ts";
 
 export const ORDER_SETTINGS = defineSettings("order", {
   ...serviceSettings({ prefix: "ORDER", port: 8003, host: "127.0.0.1", hostHelp: "listen address; only the gateway should be exposed" }),
-  databaseUrl: databaseUrl({ help: "the database (required for the executable; bun start runs an embedded one)" }),
+  ...databaseSettings(),
   poolSize: int({ env: "DB_POOL_SIZE", default: 10, min: 1, max: 500, help: "connections in the database pool per process" }),
   jwtSecret: jwtSecret("HS256 key for callers that show a token instead of the gateway's X-User-ID"),
   batching: oneOf({ env: "ORDER_BATCHING", default: "on", allowed: ["on", "off"], help: "on: concurrent orders for the same rows share one transaction (group commit); off: one transaction per order" }),

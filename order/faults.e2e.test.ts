@@ -13,6 +13,9 @@ import { freePort } from "../lib/stack/free-port.ts";
 import { call, eventually } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { accessToken } from "../lib/testing/tokens.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 const SECRET = "order-fault-suite-secret-0123456789abcdef";
 let db: EmbeddedDatabase;

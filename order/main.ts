@@ -1,6 +1,6 @@
 /** Starts the order service: config, database, migrations, listen, graceful stop. */
 import { ConfigError } from "../lib/config.ts";
-import { connectDatabase, databaseAnswers, migrate } from "../lib/db.ts";
+import { connectDatabase, databaseAnswers, migrate, withSessionConnection } from "../lib/db.ts";
 import { createLogger } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
@@ -18,8 +18,8 @@ await runMain(ORDER_SETTINGS, async (config) => {
   // Per process, so the pool metric can find this process's connections in pg_stat_activity.
   const applicationName = `order-${process.pid}`;
   // A second to connect: an order must learn within 2 s that the database is down.
-  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName, connectTimeout: 1 });
-  const applied = await migrate(sql, "orders", migrations);
+  const applied = await withSessionConnection(config.databaseSessionUrl!, "order-migrate", (s) => migrate(s, "orders", migrations));
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName, connectTimeout: 1, transactionPooler: config.databasePoolMode === "transaction" });
   const runtime = serviceRuntime("order", config, log);
   const metrics = registerOrderMetrics(runtime.metrics, sql, applicationName, config.poolSize);
   const store = new OrderStore(sql);

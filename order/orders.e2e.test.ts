@@ -8,6 +8,9 @@ import postgres from "postgres";
 import { call, expectError } from "../lib/testing/http.ts";
 import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { accessToken } from "../lib/testing/tokens.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let admin = "";

@@ -7,6 +7,9 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
 import { testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let token = "";

@@ -1,6 +1,6 @@
 /** Starts the product service: config, database, migrations, snapshot, listen, graceful stop. */
 import { ConfigError } from "../lib/config.ts";
-import { connectDatabase, databaseAnswers, migrate } from "../lib/db.ts";
+import { connectDatabase, databaseAnswers, migrate, withSessionConnection } from "../lib/db.ts";
 import { createLogger, describeError } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
@@ -17,8 +17,11 @@ await runMain(PRODUCT_SETTINGS, async (config) => {
   const log = createLogger("product", config.logLevel);
   // Per process, so the pool metric can find this process's connections in pg_stat_activity.
   const applicationName = `product-${process.pid}`;
-  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName });
-  const applied = isWorkerProcess() ? [] : await migrate(sql, "product", migrations);
+  const applied = isWorkerProcess() ? [] : await withSessionConnection(config.databaseSessionUrl!, "product-migrate", (s) => migrate(s, "product", migrations));
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName, transactionPooler: config.databasePoolMode === "transaction" });
+  // LISTEN holds its server connection for the process's life, which a transaction pooler does
+  // not give: the subscription has its own client on DATABASE_SESSION_URL.
+  const session = connectDatabase({ url: config.databaseSessionUrl!, poolSize: 1, applicationName: `${applicationName}-listen` });
   const catalog = new Catalog(sql);
 
   let lastWarning = 0;
@@ -31,7 +34,7 @@ await runMain(PRODUCT_SETTINGS, async (config) => {
   await snapshot.refresh();
   if (!snapshot.ready) throw snapshot.lastError;
   // A (re)subscription may have missed notifications, so it reloads as well.
-  const listener = await sql.listen("catalog_changed", () => snapshot.refreshSoon(), () => void snapshot.refresh());
+  const listener = await session.listen("catalog_changed", () => snapshot.refreshSoon(), () => void snapshot.refresh());
   const timer = setInterval(() => void snapshot.refresh(), config.snapshotRefreshMs);
 
   const runtime = serviceRuntime("product", config, log);
@@ -43,7 +46,7 @@ await runMain(PRODUCT_SETTINGS, async (config) => {
     snapshot.cancelScheduled();
     await stopWorkers(workers);
     await listener.unlisten().catch(() => {});
-    await sql.end({ timeout: 5 });
+    await Promise.all([sql.end({ timeout: 5 }), session.end({ timeout: 5 })]);
     await runtime.tracer?.close();
   });
   log.info("ready", { url: `http://${config.host}:${app.server?.port}`, migrationsApplied: applied, worker: process.env.WORKER_INDEX ?? "0", pid: process.pid });

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { call, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let token = "";

@@ -8,6 +8,9 @@ import postgres from "postgres";
 import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
 import { testStack } from "../lib/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+
+useEndToEndTimeouts();
 
 let gw = "";
 let token = "";
@@ -133,7 +136,7 @@ describe("several product instances", () => {
   test("a second instance sees a deal created through the first, by NOTIFY alone", async () => {
     const stack = await testStack();
     // A timer this long cannot be what makes the change visible: only NOTIFY can.
-    second = await startService("product", { DATABASE_URL: stack.databaseUrl, SNAPSHOT_REFRESH_MS: "60000" });
+    second = await startService("product", { ...stack.databaseEnv, SNAPSHOT_REFRESH_MS: "60000" });
     const before = await liveIds(second.url);
     const deal = await newDeal(-1000, 3_600_000);
     expect(before).not.toContain(deal.id);

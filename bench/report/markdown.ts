@@ -5,7 +5,7 @@ import type { BenchReport } from "./report.ts";
 const n = (v: number | undefined) => (v === undefined ? "–" : v.toLocaleString("en-US"));
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${Math.round(v)} %`);
 const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-const PARTS = ["gateway", "auth", "product", "order", "postgres", "nginx", "loadgen"];
+const PARTS = ["gateway", "auth", "product", "order", "postgres", "pgbouncer", "nginx", "loadgen"];
 
 export function toMarkdown(r: BenchReport): string {
   const out: string[] = [];

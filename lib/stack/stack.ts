@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
+import { startPgBouncer, type PgBouncer } from "./pgbouncer.ts";
 
 export type ServiceName = "auth" | "product" | "order" | "gateway";
 export const SERVICES: ServiceName[] = ["auth", "product", "order", "gateway"];
@@ -22,6 +23,11 @@ export interface StackOptions {
   /** Deletes the embedded database's data when the stack stops. */
   ephemeral?: boolean;
   databasePort?: number;
+  /**
+   * Puts a PgBouncer in transaction pooling mode between the services and the database: their
+   * DATABASE_URL goes through it, DATABASE_SESSION_URL (LISTEN, migrations) straight to it.
+   */
+  pgbouncer?: boolean;
   ports?: Partial<Record<ServiceName, number>>;
   /** Extra environment for every service (JWT_SECRET, LOG_LEVEL, ...). */
   env?: Record<string, string>;
@@ -34,11 +40,16 @@ export interface RunningStack {
   authUrl: string;
   productUrl: string;
   orderUrl: string;
+  /** The database itself, never the pooler: what a test connects to for a look of its own. */
   databaseUrl: string;
+  /** The services' DATABASE_URL when they run behind PgBouncer. */
+  poolerUrl: string | null;
+  /** The database settings the stack's services got, for a test that starts one more instance. */
+  databaseEnv: Record<string, string>;
   /** The embedded database, when the stack started one (tests stop and start it). */
   database: EmbeddedDatabase | null;
   ports: Record<ServiceName, number>;
-  pids(): { gateway: number[]; auth: number[]; product: number[]; order: number[]; postgres: number | null };
+  pids(): { gateway: number[]; auth: number[]; product: number[]; order: number[]; postgres: number | null; pgbouncer: number | null };
   stop(): Promise<void>;
 }
 
@@ -98,6 +109,16 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     ? null
     : await startEmbeddedDatabase({ dir: o.dataDir, port: o.databasePort, ephemeral: o.ephemeral, onLog: (l) => log("postgres", l.trimEnd()) });
   const databaseUrl = o.databaseUrl ?? database!.url;
+  let pooler: PgBouncer | null = null;
+  try {
+    pooler = o.pgbouncer ? await startPgBouncer({ serverUrl: databaseUrl, onLog: (l) => log("pgbouncer", l) }) : null;
+  } catch (e) {
+    await database?.close();
+    throw e;
+  }
+  const databaseEnv: Record<string, string> = pooler
+    ? { DATABASE_URL: pooler.url, DATABASE_SESSION_URL: databaseUrl, DATABASE_POOL_MODE: "transaction" }
+    : { DATABASE_URL: databaseUrl };
   const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, order: 8003, gateway: 8000, ...o.ports };
   const urls = {
     auth: `http://127.0.0.1:${ports.auth}`,
@@ -107,7 +128,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   };
   const env = {
     ...process.env,
-    DATABASE_URL: databaseUrl,
+    ...databaseEnv,
     AUTH_PORT: String(ports.auth),
     PRODUCT_PORT: String(ports.product),
     ORDER_PORT: String(ports.order),
@@ -131,6 +152,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   const stop = async () => {
     await Promise.all(["gateway"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
     await Promise.all(["auth", "product", "order"].map((s) => children.get(s as ServiceName)).filter(Boolean).map((c) => stopProcess(c!)));
+    await pooler?.stop();
     await database?.close();
   };
   try {
@@ -146,6 +168,8 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     productUrl: urls.product,
     orderUrl: urls.order,
     databaseUrl,
+    poolerUrl: pooler?.url ?? null,
+    databaseEnv,
     database,
     ports,
     pids: () => ({
@@ -154,6 +178,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
       product: [children.get("product")!.pid],
       order: [children.get("order")!.pid],
       postgres: database ? postmasterPid(database.dir) : null,
+      pgbouncer: pooler?.process.pid ?? null,
     }),
     stop,
   };

@@ -3,17 +3,13 @@
  * call, with real processes and a real PostgreSQL, and stopped after the last test.
  *   TEST_STACK_MODE=binary   run the compiled executables from dist/ instead of the sources
  *   TEST_DATABASE_URL=...    use that PostgreSQL instead of an embedded one
+ *   TEST_PGBOUNCER=1         the services reach it through a real PgBouncer in transaction mode
  */
-import { afterAll, setDefaultTimeout } from "bun:test";
+import { afterAll } from "bun:test";
 import { resolve } from "node:path";
 import { rmSync } from "node:fs";
 import { freePort } from "../stack/free-port.ts";
 import { startStack, type RunningStack } from "../stack/stack.ts";
-
-// bunfig's `[test] timeout` is not read by Bun 1.4.5 (tests got its 5 s default): the end-to-end
-// suites start real processes and a database, which take longer on a busy machine, and a test
-// that times out has its child processes killed, the shared stack among them.
-setDefaultTimeout(30_000);
 
 export const TEST_JWT_SECRET = "test-secret-for-the-end-to-end-suite-0123456789";
 
@@ -28,6 +24,7 @@ export function testStack(): Promise<RunningStack> {
       databaseUrl: process.env.TEST_DATABASE_URL || undefined,
       dataDir,
       ephemeral: true,
+      pgbouncer: process.env.TEST_PGBOUNCER === "1",
       databasePort: freePort(),
       ports: { gateway: freePort(), auth: freePort(), product: freePort(), order: freePort() },
       env: {
