@@ -13,6 +13,7 @@ export interface Scenario {
   name: string;
   description: string;
   target: TargetName;
+  /** Empty for an order scenario: its requests are made for each run's deals (`orders.requests`). */
   requests: RequestSpec[];
   closed?: { users: Profile; thinkMs: number };
   open?: { rate: Profile; maxConnections: number; lateMs: number; drainMs: number };

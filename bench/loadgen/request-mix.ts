@@ -57,8 +57,9 @@ function encodeRequest(spec: RequestSpec, host: string, token?: string): Uint8Ar
 }
 
 /**
- * One request per token, laid out in a single buffer: a hundred thousand separate buffers
- * cost five times the memory and seconds to build.
+ * One request per token, laid out in a single buffer: a scenario's users run to six figures,
+ * and a buffer apiece (each with its own concatenation) costs several times the memory and
+ * the time, all of it before the clock can start.
  */
 function encodePerUser(spec: RequestSpec, host: string, tokens: string[]): Uint8Array[] {
   const { before, after } = requestParts(spec, host, true);
