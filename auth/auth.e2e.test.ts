@@ -4,7 +4,7 @@ import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
 import postgres from "postgres";
 import { call, expectError, registerAndLogin, uniqueEmail } from "../lib/testing/http.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
 useEndToEndTimeouts();
@@ -17,7 +17,7 @@ beforeAll(async () => {
   gw = stack.gatewayUrl;
   authDirect = stack.authUrl;
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
-});
+}, STACK_START_TIMEOUT_MS);
 
 const decode = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
 const signer = (secret: string, alg: "HS256" | "HS512" = "HS256") => new Elysia().use(jwt({ name: "jwt", secret, alg })).decorator.jwt;

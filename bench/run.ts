@@ -15,7 +15,7 @@ import { toSvg } from "./report/chart.ts";
 import { toMarkdown } from "./report/markdown.ts";
 import { combineRuns, machine, type BenchReport } from "./report/report.ts";
 import { runScenario, type ScenarioResult } from "./run-scenario.ts";
-import { ORDER_SCENARIO_NAMES, ORIGINAL, ORIGINAL_ORDERS, SCENARIO_NAMES, scenarios, type Scale, type Scenario } from "./scenarios.ts";
+import { ORDER_SCENARIO_NAMES, ORIGINAL, ORIGINAL_ORDERS, overloadRate, SCENARIO_NAMES, scenarios, type Scale, type Scenario } from "./scenarios.ts";
 import { seed } from "./seed.ts";
 import { describeMismatch, checkStock } from "./stock-check.ts";
 import { prepareTargets, type Targets } from "./targets.ts";
@@ -54,7 +54,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     // Registering users costs auth a password hash each: not worth it for order scenarios alone.
     const catalog = SCENARIO_NAMES.some((name) => !ORDER_SCENARIO_NAMES.includes(name) && (!o.only || o.only.includes(name)));
     if (catalog) progress.note("seeding users, products and 20 live deals ...");
-    const seeded = catalog ? await seed(targets.urls.gateway!) : { tokens: [], productIds: [] };
+    const seeded = catalog ? await seed(targets.urls.gateway!) : { tokens: [], productIds: [], logins: [] };
     const list = scenarios(o.scale, seeded, Boolean(targets.urls.nginx)).filter((s) => (!o.only || o.only.includes(s.name)) && targets.urls[s.target]);
     const runnable = list.filter((s) => {
       if (!s.orders || targets.jwtSecret) return true;
@@ -70,7 +70,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     };
     for (let round = 1; round <= o.runs; round++) {
       if (o.runs > 1) progress.note(`run ${round} of ${o.runs}`);
-      for (const scenario of runnable) {
+      for (const listed of runnable) {
+        const scenario = scaledToMax(listed, results.get("max-gateway"), o.scale);
         if (!scenario.orders) {
           record(await runScenario({ scenario, url: targets.urls[scenario.target]!, groups: canSample ? targets.groups() : {}, loadgenProcesses: o.loadgenProcesses, progress }));
           continue;
@@ -135,4 +136,11 @@ async function runOrderScenario(scenario: Scenario, targets: Targets, o: BenchOp
   const units = stock.lines.filter((l) => l.kind === "deal").reduce((n, l) => n + l.taken, 0);
   progress.note(`${scenario.name}: stock check ${stock.ok ? "adds up" : "DOES NOT ADD UP"}: ${units.toLocaleString("en-US")} units taken, ${stock.units.toLocaleString("en-US")} in ${stock.orders.toLocaleString("en-US")} orders`);
   return result;
+}
+
+/** An overload scenario offered at its multiple of this run's latest `max-gateway` rate, when there is one. */
+function scaledToMax(s: Scenario, maxRuns: ScenarioResult[] | undefined, scale: Scale): Scenario {
+  const measured = maxRuns?.at(-1)?.rps;
+  if (s.overload === undefined || !s.open || !measured) return s;
+  return { ...s, open: { ...s.open, rate: overloadRate(scale, Math.round(s.overload * measured)) } };
 }

@@ -8,7 +8,7 @@ import { Elysia } from "elysia";
 import { freePort } from "../lib/stack/free-port.ts";
 import { call, expectError, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
 useEndToEndTimeouts();
@@ -42,7 +42,7 @@ beforeAll(async () => {
     BODY_LIMIT_BYTES: "10000",
     SLOW_REQUEST_MS: "200",
   });
-});
+}, STACK_START_TIMEOUT_MS);
 afterAll(async () => {
   await gateway?.stop();
   echo.stop(true);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, eventually, expectError } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { accessToken } from "../lib/testing/tokens.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
   databaseUrl = stack.databaseUrl;
   sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
   admin = accessToken(TEST_JWT_SECRET);
-}, 30_000);
+}, STACK_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await second?.stop();

@@ -17,8 +17,8 @@ await runMain(ORDER_SETTINGS, async (config) => {
   const log = createLogger("order", config.logLevel);
   // Per process, so the pool metric can find this process's connections in pg_stat_activity.
   const applicationName = `order-${process.pid}`;
-  // A second to connect: an order must learn within 2 s that the database is down.
   const applied = await withSessionConnection(config.databaseSessionUrl!, "order-migrate", (s) => migrate(s, "orders", migrations));
+  // A second to connect: an order must learn within 2 s that the database is down.
   const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName, connectTimeout: 1, transactionPooler: config.databasePoolMode === "transaction" });
   const runtime = serviceRuntime("order", config, log);
   const metrics = registerOrderMetrics(runtime.metrics, sql, applicationName, config.poolSize);

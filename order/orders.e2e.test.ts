@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, expectError } from "../lib/testing/http.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { accessToken } from "../lib/testing/tokens.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   admin = accessToken(TEST_JWT_SECRET);
   return () => sql.end();
-}, 30_000);
+}, STACK_START_TIMEOUT_MS);
 
 const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 

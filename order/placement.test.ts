@@ -80,6 +80,10 @@ describe("decideBatch", () => {
     expect(batch.holdingDeltas).toEqual(new Map([[holdingKey("a", D), 1], [holdingKey("b", D), 1]]));
   });
 
+  test("a deal without a limit keeps no holdings", () => {
+    expect(decideBatch([request("a", { deal_id: D })], rows(), NOW).holdingDeltas.size).toBe(0);
+  });
+
   test("a deal item also needs the product's stock", () => {
     expect(codes(decideBatch([request("a", { deal_id: D, quantity: 2 })], rows({ productStock: 1 }), NOW))).toEqual(["INSUFFICIENT_STOCK"]);
   });

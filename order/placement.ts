@@ -39,7 +39,7 @@ export interface BatchDecision {
   /** Stock to take: negative deltas per deal and per product. */
   dealDeltas: Map<string, number>;
   productDeltas: Map<string, number>;
-  /** Units each (user, deal) pair gains, keyed by `holdingKey`. */
+  /** Units each (user, deal) pair gains, keyed by `holdingKey`, for deals with a per-user limit. */
   holdingDeltas: Map<string, number>;
   /** Deals that have nothing left once the batch commits. */
   soldOut: string[];
@@ -79,6 +79,8 @@ export function decideBatch(requests: PlacementRequest[], rows: LockedRows, now:
       add(out.dealDeltas, item.deal_id, -item.quantity);
       rows.deals.get(item.deal_id)!.remaining_stock -= item.quantity;
       touchedDeals.add(item.deal_id);
+      // Holdings are what a limit is checked against; a deal without one needs no row per buyer.
+      if (rows.deals.get(item.deal_id)!.max_per_user === null) continue;
       const key = holdingKey(request.userId, item.deal_id);
       add(out.holdingDeltas, key, item.quantity);
       add(rows.holdings, key, item.quantity);

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
-import { testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
 useEndToEndTimeouts();
@@ -21,7 +21,7 @@ beforeAll(async () => {
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   token = (await registerAndLogin(gw, "catalog")).access;
   return () => sql.end();
-});
+}, STACK_START_TIMEOUT_MS);
 
 const productCount = async () => Number((await sql`select count(*) from product.products`)[0]!.count);
 const create = (body: unknown) => call(gw, "POST", "/products", { token, body });

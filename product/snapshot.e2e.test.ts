@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
 useEndToEndTimeouts();
@@ -22,7 +22,7 @@ beforeAll(async () => {
   gw = stack.gatewayUrl;
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
   token = (await registerAndLogin(gw, "snapshot")).access;
-});
+}, STACK_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await second?.stop();

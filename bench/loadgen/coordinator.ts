@@ -24,6 +24,9 @@ export interface Interval {
 export interface LoadResult {
   timeline: Interval[];
   histogram: Histogram;
+  /** Answers under 400, and 503s (shed), apart. */
+  served: Histogram;
+  shed: Histogram;
   requests: number;
   errors: number;
   outcomes: Record<string, number>;
@@ -53,7 +56,7 @@ const WORKER = resolve(import.meta.dir, "worker.ts");
 /** A completed interval (all processes reported it) goes to `onInterval` as it arrives. */
 export function startLoad(spec: LoadSpec, processes: number, onInterval: (i: Interval) => void = () => {}, intervalMs = 1000): RunningLoad {
   const pending = new Map<number, Slot>();
-  const total: LoadResult = { timeline: [], histogram: newHistogram(), requests: 0, errors: 0, outcomes: {}, sent: {}, scheduled: 0, late: 0, dropped: 0 };
+  const total: LoadResult = { timeline: [], histogram: newHistogram(), served: newHistogram(), shed: newHistogram(), requests: 0, errors: 0, outcomes: {}, sent: {}, scheduled: 0, late: 0, dropped: 0 };
   let ready = 0;
   let start!: (at: number) => void;
   let failed!: (e: Error) => void;
@@ -83,6 +86,8 @@ export function startLoad(spec: LoadSpec, processes: number, onInterval: (i: Int
     }
     const h = decodeHistogram(line.histogram);
     total.histogram.add(h);
+    total.served.add(decodeHistogram(line.served));
+    total.shed.add(decodeHistogram(line.shed));
     total.requests += line.requests;
     total.errors += line.errors;
     for (const [k, v] of Object.entries(line.outcomes)) total.outcomes[k] = (total.outcomes[k] ?? 0) + v;

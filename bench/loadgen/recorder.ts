@@ -15,6 +15,9 @@ export interface IntervalReport {
   errors: number;
   outcomes: Record<string, number>;
   histogram: string;
+  /** The same for answers under 400 only (served), and for 503s only (shed by an overloaded gateway). */
+  served: string;
+  shed: string;
 }
 
 export const newHistogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
@@ -35,6 +38,8 @@ const isError = (outcome: Outcome, key: string, expected: ReadonlySet<string>): 
 
 export class Recorder {
   private histogram = newHistogram();
+  private served = newHistogram();
+  private shed = newHistogram();
   private outcomes: Record<string, number> = {};
   private requests = 0;
   private errors = 0;
@@ -45,7 +50,10 @@ export class Recorder {
 
   /** `sentAt`: when the request was written, in epoch ms (comparable across processes). */
   record(latencyMs: number, outcome: Outcome, code?: string, sentAt?: number): void {
-    this.histogram.recordValue(Math.min(120_000_000, Math.max(1, Math.round(latencyMs * 1000))));
+    const us = Math.min(120_000_000, Math.max(1, Math.round(latencyMs * 1000)));
+    this.histogram.recordValue(us);
+    if (typeof outcome === "number" && outcome < 400) this.served.recordValue(us);
+    else if (outcome === 503) this.shed.recordValue(us);
     this.requests++;
     const key = outcomeKey(outcome, code);
     if (isError(outcome, key, this.expected)) this.errors++;
@@ -65,8 +73,18 @@ export class Recorder {
 
   /** Hands over the interval so far and starts a new one. */
   take(at: number): IntervalReport {
-    const report = { at, requests: this.requests, errors: this.errors, outcomes: this.outcomes, histogram: encodeIntoCompressedBase64(this.histogram) };
+    const report = {
+      at,
+      requests: this.requests,
+      errors: this.errors,
+      outcomes: this.outcomes,
+      histogram: encodeIntoCompressedBase64(this.histogram),
+      served: encodeIntoCompressedBase64(this.served),
+      shed: encodeIntoCompressedBase64(this.shed),
+    };
     this.histogram.reset();
+    this.served.reset();
+    this.shed.reset();
     this.outcomes = {};
     this.requests = 0;
     this.errors = 0;

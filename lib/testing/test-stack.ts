@@ -13,6 +13,13 @@ import { startStack, type RunningStack } from "../stack/stack.ts";
 
 export const TEST_JWT_SECRET = "test-secret-for-the-end-to-end-suite-0123456789";
 
+/**
+ * For the `beforeAll` that awaits `testStack()`: bun gives a hook 5 s, and four services and a
+ * database starting on a busy 2-core machine can take longer; a timed-out hook has its
+ * processes killed, which fails every suite after it.
+ */
+export const STACK_START_TIMEOUT_MS = 60_000;
+
 let started: Promise<RunningStack> | null = null;
 
 export function testStack(): Promise<RunningStack> {

@@ -30,8 +30,8 @@ create table orders.order_items (
 );
 create index order_items_by_order on orders.order_items (order_id, position);
 
--- Units of a deal each user holds in orders that are not cancelled: one row to read and
--- change per buyer instead of a sum over their orders, under the deal row's lock.
+-- Units of a deal with a max_per_user each user holds in orders that are not cancelled: one
+-- row to read and change per buyer instead of a sum over their orders, under the deal row's lock.
 create table orders.deal_holdings (
   user_id text not null,
   deal_id uuid not null,
