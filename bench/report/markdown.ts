@@ -59,7 +59,8 @@ export function toMarkdown(r: BenchReport): string {
   }
   const storm = find("login-storm");
   if (storm) {
-    const shed = storm.errors_by_status["503"] ?? 0;
+    // Outcomes are keyed by status and, when the body names one, the contract's code ("503 UNAVAILABLE").
+    const shed = Object.entries(storm.errors_by_status).reduce((sum, [k, v]) => (k.split(" ")[0] === "503" ? sum + v : sum), 0);
     const logins = Math.round((storm.requests - storm.errors) / storm.duration_s);
     out.push("", "## login storm", "");
     out.push(`- **${n(logins)} logins/s** (200s over the run); of all answers p50 ${storm.p50_ms} ms, p99 ${storm.p99_ms} ms; 503 (shed): ${n(shed)}; other errors: ${n(storm.errors - shed)}`);
