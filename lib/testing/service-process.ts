@@ -15,9 +15,9 @@ export const testMode = (): "source" | "binary" => (process.env.TEST_STACK_MODE 
 
 /** Spawns without waiting: for start-up failures, whose exit code and output a test reads. */
 export function spawnService(service: ServiceName, env: Record<string, string>, args: string[] = []) {
-  // A gateway's admin listener defaults to port 8100, which the test stack's gateway or any other
-  // stack on this machine may hold: a test's own gateway takes a free one unless it names one.
-  const admin = service === "gateway" ? { GATEWAY_ADMIN_PORT: "0" } : {};
+  // A gateway's admin listener has a fixed default port, which a second gateway (or another
+  // run on the machine) would find taken.
+  const admin = service === "gateway" ? { GATEWAY_ADMIN_PORT: String(freePort()) } : {};
   return Bun.spawn([...serviceCommand(service, testMode()), ...args], {
     env: { ...process.env, LOG_LEVEL: "warn", EXIT_WITH_PARENT: "1", ...admin, ...env },
     stdin: "ignore",
