@@ -42,13 +42,13 @@ describe("the load generator's response parser", () => {
     expect(busy).toBe(true);
   });
 
-  test("reads the error code of a 4xx answer, however the stream is split, and nothing else", () => {
+  test("reads the error code of a 4xx/5xx answer, however the stream is split, and nothing else", () => {
     const refusal = '{"error":"INSUFFICIENT_STOCK","message":"Only 0 left","details":{"deal_id":"x"}}';
     const stream = Buffer.from(
       [
         `HTTP/1.1 400 Bad Request\r\nContent-Length: ${refusal.length}\r\n\r\n${refusal}`,
         'HTTP/1.1 201 Created\r\nContent-Length: 19\r\n\r\n{"error":"IGNORED"}',
-        'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 25\r\n\r\n{"error":"UNAVAILABLE"}  ',
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\nno",
       ].join(""),
       "latin1",
     );

@@ -3,8 +3,7 @@
  * the body: the generator only needs the status and the moment the last byte arrived.
  * Handles Content-Length, chunked bodies and bodiless statuses, across any split of the
  * stream into chunks. The one thing read from a body is the contract's error code of a
- * small 4xx answer, so that refusals can be counted by reason (5xx are counted by status, as
- * the shed 503s of an overload always were).
+ * small 4xx/5xx answer, so that refusals can be counted by reason.
  */
 
 const LF = 10;
@@ -26,7 +25,7 @@ export class ResponseParser {
 
   /**
    * `close` is true when the server said it closes the connection after this response; `code`
-   * is the error code of a 4xx answer with a Content-Length body that names one.
+   * is the error code of a 4xx/5xx answer with a Content-Length body that names one.
    */
   constructor(private readonly onResponse: (status: number, close: boolean, code: string | undefined) => void) {}
 
@@ -90,7 +89,7 @@ export class ResponseParser {
       this.bodyLeft = 0;
     }
     this.inBody = true;
-    this.captured = this.status >= 400 && this.status < 500 && !this.chunked && this.bodyLeft > 0 && this.bodyLeft <= MAX_CAPTURED ? "" : null;
+    this.captured = this.status >= 400 && !this.chunked && this.bodyLeft > 0 && this.bodyLeft <= MAX_CAPTURED ? "" : null;
     if (!this.chunked && this.bodyLeft === 0) this.finish();
     return bodyAt;
   }
