@@ -15,8 +15,11 @@ export const testMode = (): "source" | "binary" => (process.env.TEST_STACK_MODE 
 
 /** Spawns without waiting: for start-up failures, whose exit code and output a test reads. */
 export function spawnService(service: ServiceName, env: Record<string, string>, args: string[] = []) {
+  // A gateway's admin listener has a fixed default port, which a second gateway (or another
+  // run on the machine) would find taken.
+  const admin = service === "gateway" ? { GATEWAY_ADMIN_PORT: String(freePort()) } : {};
   return Bun.spawn([...serviceCommand(service, testMode()), ...args], {
-    env: { ...process.env, LOG_LEVEL: "warn", EXIT_WITH_PARENT: "1", ...env },
+    env: { ...process.env, LOG_LEVEL: "warn", EXIT_WITH_PARENT: "1", ...admin, ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
