@@ -5,24 +5,19 @@ import { ApiError } from "../lib/errors.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import { serviceDocs } from "../lib/service-docs.ts";
 import { LIBRARY_VERIFY_OPTIONS } from "../lib/token-verifier.ts";
-import type { LoginLimiter } from "./login-limiter.ts";
+import type { Accounts } from "./accounts.ts";
 import { LoginBody, RefreshBody, RegisterBody, TokenPairSchema, UserSchema } from "./model.ts";
 import { isUuid, publicUser, type Users } from "./users.ts";
 
 export interface AuthAppDeps {
+  accounts: Accounts;
   users: Users;
-  limiter: LoginLimiter;
   runtime: ServiceRuntime;
   jwtSecret: string;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   databaseAnswers: () => Promise<boolean>;
 }
-
-// Verified against when the email is unknown, so a miss costs what a wrong password costs.
-// Made on first use: hashing at start-up would add ~100 ms to every start.
-let dummyHash: Promise<string> | null = null;
-const unknownUserHash = () => (dummyHash ??= Bun.password.hash("not-a-real-password", { algorithm: "argon2id" }));
 
 const invalidToken = (why: string) => new ApiError("INVALID_TOKEN", why);
 
@@ -60,8 +55,7 @@ export function buildAuthApp(d: AuthAppDeps) {
     .post(
       "/auth/register",
       async ({ body, status }) => {
-        const hash = await Bun.password.hash(body.password, { algorithm: "argon2id" });
-        const user = await d.users.create(body.email.trim().toLowerCase(), hash, body.name);
+        const user = await d.accounts.register(body.email, body.password, body.name);
         if (!user) throw new ApiError("EMAIL_EXISTS", "An account with this email already exists", { field: "email" });
         return status(201, publicUser(user));
       },
@@ -74,19 +68,8 @@ export function buildAuthApp(d: AuthAppDeps) {
     .post(
       "/auth/login",
       async ({ body, request, server, issuePair }) => {
-        const email = body.email.trim().toLowerCase();
         const client = request.headers.get("x-forwarded-for")?.split(",").pop()?.trim() || server?.requestIP(request)?.address || "unknown";
-        const keys = [`email:${email}`, `ip:${client}`];
-        const wait = Math.max(...keys.map((k) => d.limiter.retryAfter(k)));
-        if (wait > 0)
-          throw new ApiError("RATE_LIMITED", "Too many failed logins; try again later", { retry_after: wait }, { "retry-after": String(wait) });
-        const user = await d.users.findByEmail(email);
-        const ok = await Bun.password.verify(body.password, user?.password_hash ?? (await unknownUserHash()));
-        if (!user || !ok) {
-          for (const k of keys) d.limiter.recordFailure(k);
-          throw new ApiError("INVALID_CREDENTIALS", "Wrong email or password");
-        }
-        return issuePair(user.id);
+        return issuePair(await d.accounts.login(body.email, body.password, client));
       },
       {
         body: LoginBody,

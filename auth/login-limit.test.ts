@@ -5,8 +5,11 @@ import { createLogger } from "../lib/log.ts";
 import { createServiceMetrics } from "../lib/metrics.ts";
 import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
 import { uniqueEmail } from "../lib/testing/http.ts";
+import { Accounts } from "./accounts.ts";
 import { buildAuthApp } from "./app.ts";
+import { ConcurrencyLimit } from "./concurrency-limit.ts";
 import { LoginLimiter } from "./login-limiter.ts";
+import { PasswordHasher } from "./password-hasher.ts";
 import { Users } from "./users.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
@@ -16,10 +19,13 @@ let sql: Sql;
 let app: ReturnType<typeof buildAuthApp>;
 beforeAll(async () => {
   sql = connectDatabase({ url: (await testStack()).databaseUrl, poolSize: 2, applicationName: "login-limit-test" });
+  const users = new Users(sql);
+  const log = createLogger("auth", "error");
+  const hasher = new PasswordHasher({ memoryKib: 19_456, timeCost: 2 }, new ConcurrencyLimit(2, 32), () => {});
   app = buildAuthApp({
-    users: new Users(sql),
-    limiter: new LoginLimiter(3, 60_000),
-    runtime: { log: createLogger("auth", "error"), metrics: createServiceMetrics("auth"), bodyLimit: 1 << 20, slowRequestMs: 1000, tracer: null },
+    accounts: new Accounts({ users, limiter: new LoginLimiter(3, 60_000), hasher, log, onShed: () => {} }),
+    users,
+    runtime: { log, metrics: createServiceMetrics("auth"), bodyLimit: 1 << 20, slowRequestMs: 1000, tracer: null },
     jwtSecret: "limit-test-secret-0123456789abcdef",
     accessTtlSeconds: 3600,
     refreshTtlSeconds: 86400,

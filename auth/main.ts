@@ -4,10 +4,14 @@ import { ConfigError } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
+import { Accounts } from "./accounts.ts";
 import { buildAuthApp } from "./app.ts";
+import { registerAuthMetrics } from "./auth-metrics.ts";
+import { ConcurrencyLimit } from "./concurrency-limit.ts";
 import { AUTH_SETTINGS } from "./config.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { migrations } from "./migrations/index.ts";
+import { PasswordHasher } from "./password-hasher.ts";
 import { Users } from "./users.ts";
 
 await runMain(AUTH_SETTINGS, async (config) => {
@@ -16,9 +20,19 @@ await runMain(AUTH_SETTINGS, async (config) => {
   const applied = await withSessionConnection(config.databaseSessionUrl!, "auth-migrate", (s) => migrate(s, "auth", migrations));
   const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "auth", transactionPooler: config.databasePoolMode === "transaction" });
   const runtime = serviceRuntime("auth", config, log);
-  const app = buildAuthApp({
-    users: new Users(sql),
+  const users = new Users(sql);
+  const hashLimit = new ConcurrencyLimit(config.hashConcurrency, config.hashQueue);
+  const authMetrics = registerAuthMetrics(runtime.metrics, hashLimit);
+  const accounts = new Accounts({
+    users,
     limiter: new LoginLimiter(config.loginFailureLimit, config.loginFailureWindowSeconds * 1000),
+    hasher: new PasswordHasher({ memoryKib: config.hashMemoryKib, timeCost: config.hashTimeCost }, hashLimit, authMetrics.observeHash),
+    log,
+    onShed: authMetrics.countShed,
+  });
+  const app = buildAuthApp({
+    accounts,
+    users,
     runtime,
     jwtSecret: config.jwtSecret,
     accessTtlSeconds: config.accessTtlSeconds,

@@ -41,4 +41,9 @@ export class Users {
     const rows = await this.sql<User[]>`select id, email, name, created_at from auth.users where id = ${id}`;
     return rows[0] ?? null;
   }
+
+  /** Replaces the hash if it is still `old` (a password change meanwhile wins). */
+  async replacePasswordHash(id: string, old: string, hash: string): Promise<void> {
+    await this.sql`update auth.users set password_hash = ${hash} where id = ${id} and password_hash = ${old}`;
+  }
 }

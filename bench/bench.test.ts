@@ -19,16 +19,18 @@ test("a tiny run of every scenario writes a complete report", async () => {
     const report = await runBench({ scale: "tiny", runs: 1, out, stack, mode: "source", loadgenProcesses: 2, nginx: false, progress: false });
 
     expect(JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))).toEqual(JSON.parse(JSON.stringify(report)));
-    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-db-read", "max-direct"]);
+    expect(report.scenarios.map((s) => s.name)).toEqual(["spike", "spike-deals", "arrival", "max-gateway", "max-db-read", "max-direct", "login-storm", "overload"]);
     for (const s of report.scenarios) {
-      expect({ name: s.name, errors: s.errors, errors_by_status: s.errors_by_status }).toEqual({ name: s.name, errors: 0, errors_by_status: {} });
+      // A login storm and an overload may be shed (503 at once, by design); nothing else may fail.
+      const { "503": shed, ...errors } = s.name === "login-storm" || s.name === "overload" ? s.errors_by_status : { "503": 0, ...s.errors_by_status };
+      expect({ name: s.name, errors: s.errors - (shed ?? 0), errors_by_status: errors }).toEqual({ name: s.name, errors: 0, errors_by_status: {} });
       expect(s.requests).toBeGreaterThan(10);
       expect(s.rps).toBeGreaterThan(0);
       expect(s.timeline.reduce((sum, i) => sum + i.requests, 0)).toBe(s.requests);
       expect(0 < s.p50_ms && s.p50_ms <= s.p95_ms && s.p95_ms <= s.p99_ms && s.p99_ms <= s.max_ms).toBe(true);
       expect(s.mean_ms).toBeGreaterThan(0);
       for (const part of ["gateway", "auth", "product", "postgres", "loadgen"]) {
-        expect(typeof s.cpu[part]).toBe("number");
+        expect({ name: s.name, part, cpu: typeof s.cpu[part] }).toEqual({ name: s.name, part, cpu: "number" });
         expect(s.rss_mb[part]).toBeGreaterThan(0);
       }
       expect(s.cpu.loadgen).toBeGreaterThan(0);
@@ -39,6 +41,11 @@ test("a tiny run of every scenario writes a complete report", async () => {
     expect(byName["arrival"]!.model).toBe("open");
     expect(typeof byName["arrival"]!.late).toBe("number");
     expect(byName["arrival"]!.dropped).toBe(0);
+    expect(byName["login-storm"]!.requests).toBeGreaterThan(byName["login-storm"]!.errors);
+    const overload = byName["overload"]!;
+    expect(overload.served!.requests + overload.shed!.requests).toBe(overload.requests);
+    expect(overload.served!.rps).toBeGreaterThan(0);
+    expect(overload.served!.p99_ms).toBeGreaterThan(0);
 
     const md = readFileSync(join(out, "latest.md"), "utf8");
     expect(md).toContain("Kong (nginx based, declarative, DB-less) | 982 req/s");
@@ -47,6 +54,9 @@ test("a tiny run of every scenario writes a complete report", async () => {
     expect(md).not.toContain("MISSION.md");
     expect(md).toContain("**Bun: spike**");
     expect(md).toMatch(/gateway \(token verified\) \/ direct: \*\*\d+\.\d\d\*\*/);
+    expect(md).toMatch(/\*\*[\d,]+ logins\/s\*\*/);
+    expect(md).toContain("## overload: served and shed");
+    expect(md).toContain("| shed (503 UNAVAILABLE, Retry-After) |");
     const svg = readFileSync(join(out, "latest.svg"), "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<polyline/g)?.length).toBe(3 * report.scenarios.length);

@@ -31,6 +31,9 @@ export interface ScenarioResult {
   /** Open model only: requests sent more than lateMs after they were due, or never sent. */
   late?: number;
   dropped?: number;
+  /** Scenarios that overload the gateway: what was served (answers under 400) and what was shed (503), apart. */
+  served?: { requests: number; rps: number; p50_ms: number; p99_ms: number };
+  shed?: { requests: number; p50_ms: number; p99_ms: number; max_ms: number };
   /** Mean CPU % over the hold (100 = one core), per part; `loadgen` is the generator itself. */
   cpu: Record<string, number>;
   /** Peak proportional set size in MB, per part. */
@@ -99,6 +102,17 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
     errors: result.errors,
     errors_by_status: errorsByStatus,
     ...(scenario.open ? { late: result.late, dropped: result.dropped } : {}),
+    ...(scenario.overload
+      ? {
+          served: {
+            requests: result.served.totalCount,
+            rps: Math.round(result.served.totalCount / (durationMs / 1000)),
+            p50_ms: ms(result.served.getValueAtPercentile(50)),
+            p99_ms: ms(result.served.getValueAtPercentile(99)),
+          },
+          shed: { requests: result.shed.totalCount, p50_ms: ms(result.shed.getValueAtPercentile(50)), p99_ms: ms(result.shed.getValueAtPercentile(99)), max_ms: ms(result.shed.maxValue) },
+        }
+      : {}),
     cpu: window ? cpuPercent(window[0], window[1]) : {},
     rss_mb: peakMemory(samples),
     timeline: result.timeline.map((i) => ({ ...i, cpu: cpuAround(samples, i.at) })),

@@ -11,7 +11,7 @@ import { toSvg } from "./report/chart.ts";
 import { toMarkdown } from "./report/markdown.ts";
 import { combineRuns, machine, type BenchReport } from "./report/report.ts";
 import { runScenario, type ScenarioResult } from "./run-scenario.ts";
-import { ORIGINAL, scenarios, type Scale } from "./scenarios.ts";
+import { ORIGINAL, overloadRate, scenarios, type Scale, type Scenario } from "./scenarios.ts";
 import { seed } from "./seed.ts";
 import { prepareTargets } from "./targets.ts";
 
@@ -45,7 +45,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const results = new Map<string, ScenarioResult[]>(list.map((s) => [s.name, []]));
     for (let round = 1; round <= o.runs; round++) {
       if (o.runs > 1) progress.note(`run ${round} of ${o.runs}`);
-      for (const scenario of list) {
+      for (const listed of list) {
+        const scenario = scaledToMax(listed, results.get("max-gateway"), o.scale);
         const result = await runScenario({ scenario, url: targets.urls[scenario.target]!, groups: canSample ? targets.groups() : {}, loadgenProcesses: o.loadgenProcesses, progress });
         results.get(scenario.name)!.push(result);
       }
@@ -69,4 +70,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   } finally {
     await targets.stop();
   }
+}
+
+/** An overload scenario offered at its multiple of this run's latest `max-gateway` rate, when there is one. */
+function scaledToMax(s: Scenario, maxRuns: ScenarioResult[] | undefined, scale: Scale): Scenario {
+  const measured = maxRuns?.at(-1)?.rps;
+  if (s.overload === undefined || !s.open || !measured) return s;
+  return { ...s, open: { ...s.open, rate: overloadRate(scale, Math.round(s.overload * measured)) } };
 }

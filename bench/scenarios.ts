@@ -16,17 +16,27 @@ export interface Scenario {
   closed?: { users: Profile; thinkMs: number };
   open?: { rate: Profile; maxConnections: number; lateMs: number; drainMs: number };
   timeoutMs: number;
+  /**
+   * Offered at this multiple of what `max-gateway` measured earlier in the run (the open
+   * model's rate is scaled to it): served and shed answers are reported apart.
+   */
+  overload?: number;
 }
 
 export type Scale = "full" | "quick" | "tiny";
 
-export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read"];
+export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read", "login-storm", "overload"];
+
+/** What `overload` assumes `max-gateway` does when it did not run before it (the README's last median). */
+export const ASSUMED_MAX_GATEWAY_RPS = 25_000;
 
 export interface Seeded {
   /** Access tokens of seeded users; requests rotate over them. */
   tokens: string[];
   /** Seeded products, for reads by id (one database query each). */
   productIds: string[];
+  /** The seeded users' credentials, for the login storm. */
+  logins: { email: string; password: string }[];
 }
 
 const seconds = (s: number) => s * 1000;
@@ -34,11 +44,20 @@ const THINK_MS = 50;
 const TIMEOUT_MS = 10_000;
 
 /** Durations in seconds for each scale: [ramp up, hold, ramp down] and so on. */
-const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number }> = {
-  full: { spike: [30, 30, 10], arrival: [10, 30], max: 20 },
-  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4 },
-  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1 },
+const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number; logins: number; overload: [number, number] }> = {
+  full: { spike: [30, 30, 10], arrival: [10, 30], max: 20, logins: 20, overload: [5, 20] },
+  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4, logins: 4, overload: [2, 4] },
+  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1, logins: 1, overload: [0.5, 1] },
 };
+
+/** Everyone signs in as the deal opens: each of these users logs in again as soon as answered (after the think time). */
+const LOGIN_STORM_USERS = 64;
+
+/** The overload scenario's open-model rate, offered at `rps`: a ramp, then held. */
+export function overloadRate(scale: Scale, rps: number): Profile {
+  const d = DURATIONS[scale].overload;
+  return { start: Math.round(rps / 10), stages: [{ durationMs: seconds(d[0]), target: rps }, { durationMs: seconds(d[1]), target: rps }] };
+}
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
@@ -98,7 +117,24 @@ export function scenarios(scale: Scale, seeded: Seeded, withNginx: boolean): Sce
     ),
     max("max-direct", "product", "the same, straight to the product service (no gateway, no token)", [{ weight: 1, method: "GET", path: "/products/deals" }]),
   ];
+  list.push({
+    name: "login-storm",
+    description: `${LOGIN_STORM_USERS} users at once each POST /auth/login of a seeded user through the gateway, again and again (${THINK_MS} ms think time)`,
+    target: "gateway",
+    requests: seeded.logins.map((l) => ({ weight: 1, method: "POST", path: "/auth/login", body: JSON.stringify(l) })),
+    closed: { users: { start: LOGIN_STORM_USERS, stages: [{ durationMs: seconds(d.logins), target: LOGIN_STORM_USERS }] }, thinkMs: THINK_MS },
+    timeoutMs: TIMEOUT_MS,
+  });
   if (withNginx) list.push(max("max-nginx", "nginx", "the same through nginx proxying to the product service with a keep-alive pool, no auth", [{ weight: 1, method: "GET", path: "/products/deals" }]));
+  list.push({
+    name: "overload",
+    description: "open model on GET /products/deals with a token at 3× the rate max-gateway measured (ramp, then held): what the gateway served and at what p99, what it shed (503 with Retry-After) and how fast",
+    target: "gateway",
+    requests: deals,
+    open: { rate: overloadRate(scale, 3 * ASSUMED_MAX_GATEWAY_RPS), maxConnections: 2000, lateMs: 10, drainMs: 2000 },
+    timeoutMs: TIMEOUT_MS,
+    overload: 3,
+  });
   return list;
 }
 

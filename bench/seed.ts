@@ -22,9 +22,9 @@ async function post(base: string, path: string, body: unknown, token?: string): 
 export async function seed(gatewayUrl: string): Promise<Seeded> {
   const run = `${Date.now().toString(36)}-${process.pid}`;
   const password = "bench-password-not-secret";
+  const logins = Array.from({ length: USERS }, (_, i) => ({ email: `bench-${run}-${i}@example.com`, password }));
   const tokens = await Promise.all(
-    Array.from({ length: USERS }, async (_, i) => {
-      const email = `bench-${run}-${i}@example.com`;
+    logins.map(async ({ email }, i) => {
       await post(gatewayUrl, "/auth/register", { email, password, name: `Bench User ${i}` });
       return (await post(gatewayUrl, "/auth/login", { email, password })).access_token as string;
     }),
@@ -51,5 +51,5 @@ export async function seed(gatewayUrl: string): Promise<Seeded> {
       token,
     );
   }
-  return { tokens, productIds: products.map((p) => p.id) };
+  return { tokens, productIds: products.map((p) => p.id), logins };
 }

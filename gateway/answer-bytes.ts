@@ -42,3 +42,13 @@ export async function responseBytes(response: Response, headOnly: boolean): Prom
   for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
   return assemble(response.status, head, await response.bytes(), headOnly);
 }
+
+/**
+ * An error of the edge's own in the contract's shape, made without a Response (for refusals
+ * that must cost little: a shed request, an oversized head). `extra`: more header lines.
+ */
+export function errorAnswerBytes(status: number, code: string, message: string, requestId: string, extra = "", close = false): Uint8Array {
+  const body = Buffer.from(JSON.stringify({ error: code, message }));
+  const head = `content-type: application/json\r\nx-request-id: ${requestId}\r\n${extra}${close ? "connection: close\r\n" : ""}`;
+  return assemble(status, head, body, false);
+}

@@ -1,15 +1,17 @@
 /** The gateway's HTTP app: `/auth/*`, `/products/*` and `/orders/*` proxied; its own health, metrics and API docs. */
 import { Elysia } from "elysia";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
-import type { Proxy } from "./proxy.ts";
+import type { RequestProxy } from "./proxy.ts";
 
 export interface GatewayAppDeps {
-  proxy: Proxy;
+  proxy: RequestProxy;
   runtime: ServiceRuntime;
   /** Answers `/docs`, `/docs/json` and the page's assets under `/docs/`. */
   docs: (request: Request) => Response | Promise<Response>;
   /** The client behind a connection from this loopback port, when the edge tunnels one. */
   clientOf?: (port: number) => string | undefined;
+  /** `/metrics` on this app (default); false when the admin listener serves it instead. */
+  publicMetrics?: boolean;
 }
 
 const PROXIED_PATHS = ["/auth", "/auth/*", "/products", "/products/*", "/orders", "/orders/*"];
@@ -32,7 +34,7 @@ export function buildGatewayApp(deps: GatewayAppDeps) {
   let app = new Elysia({ name: "gateway-routes", handler: { standardHostname: false }, serve: { routes } });
   for (const path of PROXIED_PATHS) app = app.all(path, forward, { parse: "none" });
   return app
-    .use(createServiceApp({ ...deps.runtime, service: "gateway" }))
+    .use(createServiceApp({ ...deps.runtime, service: "gateway", metricsRoute: deps.publicMetrics !== false }))
     .get("/docs", ({ request }) => deps.docs(request))
     .get("/docs/*", ({ request }) => deps.docs(request));
 }

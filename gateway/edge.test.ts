@@ -6,7 +6,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
-import type { Socket } from "bun";
 import { createLogger } from "../lib/log.ts";
 import { createServiceMetrics } from "../lib/metrics.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
@@ -14,6 +13,7 @@ import { buildGatewayApp } from "./app.ts";
 import { startEdge, type Edge } from "./edge.ts";
 import { createProxy } from "./proxy.ts";
 import { Upstream } from "./upstream.ts";
+import { RawClient, type RawAnswer as Answer } from "./raw-client.ts";
 
 const SECRET = "edge-test-key";
 const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
@@ -59,7 +59,7 @@ const app = buildGatewayApp({
 // The app on IPv6 loopback, the clients on IPv4: what the upstream is told about the client
 // shows whether the app learnt it from the edge or saw the tunnel's own address.
 app.listen({ hostname: "::1", port: 0 });
-edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log });
+edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log, bodyLimit: 10_000 });
 const port = edge.port;
 
 afterAll(async () => {
@@ -69,105 +69,12 @@ afterAll(async () => {
   upstreamServer.stop(true);
 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  /** The head as sent. */
-  head: string;
-}
-
-/** A client on a raw socket: writes whatever it is given, reads answers as they come. */
-class RawClient {
-  private buffer = Buffer.alloc(0);
-  closed = false;
-  private waiters: (() => void)[] = [];
-
-  static async open(to = port): Promise<RawClient> {
-    const client = new RawClient();
-    client.socket = await Bun.connect({
-      hostname: "127.0.0.1",
-      port: to,
-      socket: {
-        data: (_s, chunk) => {
-          client.buffer = Buffer.concat([client.buffer, chunk]);
-          client.wake();
-        },
-        close: () => {
-          client.closed = true;
-          client.wake();
-        },
-      },
-    });
-    return client;
-  }
-
-  socket!: Socket<undefined>;
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  write(data: string | Uint8Array): void {
-    this.socket.write(data);
-  }
-
-  /** The next `count` answers; `headOnly[i]` when the i-th answers a HEAD. Fails after 3 s. */
-  async read(count: number, headOnly: boolean[] = []): Promise<Answer[]> {
-    const deadline = Date.now() + 3000;
-    const answers: Answer[] = [];
-    while (answers.length < count) {
-      const answer = this.take(headOnly[answers.length] ?? false);
-      if (answer !== null) {
-        answers.push(answer);
-        continue;
-      }
-      if (this.closed) throw new Error(`connection closed after ${answers.length} answers; left: ${this.buffer.toString("latin1").slice(0, 200)}`);
-      if (Date.now() > deadline) throw new Error(`no answer in time; have ${answers.length}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
-    return answers;
-  }
-
-  private take(headOnly: boolean): Answer | null {
-    const end = this.buffer.indexOf("\r\n\r\n");
-    if (end === -1) return null;
-    const head = this.buffer.toString("latin1", 0, end);
-    const [statusLine, ...lines] = head.split("\r\n");
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const status = Number(statusLine!.split(" ")[1]);
-    const length = headOnly || status === 204 || status === 304 ? 0 : Number(headers["content-length"] ?? 0);
-    if (this.buffer.length < end + 4 + length) return null;
-    const body = this.buffer.toString("utf8", end + 4, end + 4 + length);
-    this.buffer = this.buffer.subarray(end + 4 + length);
-    return { status, headers, body, head };
-  }
-
-  /** Resolves when the edge has closed the connection; fails after 3 s. */
-  async waitClosed(): Promise<void> {
-    const deadline = Date.now() + 3000;
-    while (!this.closed) {
-      if (Date.now() > deadline) throw new Error("connection still open");
-      await Bun.sleep(20);
-    }
-  }
-
-  close(): void {
-    this.socket.end();
-  }
-}
+const open = (to = port) => RawClient.open(to);
 
 const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: gw\r\nauthorization: Bearer ${token}\r\n${extra}\r\n`;
 
 async function one(request: string, headOnly = false): Promise<Answer> {
-  const client = await RawClient.open();
+  const client = await open();
   client.write(request);
   const [answer] = await client.read(1, [headOnly]);
   client.close();
@@ -196,7 +103,7 @@ describe("requests the edge answers itself", () => {
   });
 
   test("pipelined requests are answered in order, the slow first one included", async () => {
-    const client = await RawClient.open();
+    const client = await open();
     client.write(get("/products/a?delay=300") + get("/products/b") + get("/products/c?delay=50"));
     const answers = await client.read(3);
     expect(answers.map((a) => JSON.parse(a.body).path)).toEqual(["/products/a?delay=300", "/products/b", "/products/c?delay=50"]);
@@ -204,7 +111,7 @@ describe("requests the edge answers itself", () => {
   });
 
   test("a hundred pipelined requests in one write are all answered, in order", async () => {
-    const client = await RawClient.open();
+    const client = await open();
     const paths = Array.from({ length: 100 }, (_, i) => `/products/p${i}${i % 10 === 0 ? "?delay=20" : ""}`);
     client.write(paths.map((p) => get(p)).join(""));
     const answers = await client.read(100);
@@ -213,7 +120,7 @@ describe("requests the edge answers itself", () => {
   });
 
   test("a request split over many writes is read whole", async () => {
-    const client = await RawClient.open();
+    const client = await open();
     const bytes = Buffer.from(get("/products/deals?split"));
     for (let i = 0; i < bytes.length; i += 7) {
       client.write(bytes.subarray(i, i + 7));
@@ -225,7 +132,7 @@ describe("requests the edge answers itself", () => {
   });
 
   test("HEAD: the head alone; the connection goes on", async () => {
-    const client = await RawClient.open();
+    const client = await open();
     client.write(`HEAD /products/deals HTTP/1.1\r\nHost: gw\r\n\r\n${get("/products/after-head")}`);
     const [head, after] = await client.read(2, [true, false]);
     expect(head!.status).toBe(200);
@@ -247,7 +154,7 @@ describe("requests the edge answers itself", () => {
   });
 
   test("Connection: close is honoured after the answer", async () => {
-    const client = await RawClient.open();
+    const client = await open();
     client.write(get("/products/deals", "Connection: close\r\n"));
     const [answer] = await client.read(1);
     expect(answer!.status).toBe(200);
@@ -257,7 +164,7 @@ describe("requests the edge answers itself", () => {
 
 describe("requests handed to the app", () => {
   test("a POST goes through the app, which knows the client; the answers keep their order", async () => {
-    const client = await RawClient.open();
+    const client = await open();
     const body = '{"name":"x"}';
     client.write(`${get("/products/first?delay=200")}POST /products HTTP/1.1\r\nHost: gw\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
     const [first, post] = await client.read(2);
@@ -283,7 +190,7 @@ describe("requests handed to the app", () => {
   });
 
   test("bytes that are not HTTP get Bun's own refusal", async () => {
-    const client = await RawClient.open();
+    const client = await open();
     client.write("GARBAGE\r\n\r\n");
     const [answer] = await client.read(1);
     expect(answer!.status).toBe(400);
@@ -292,7 +199,7 @@ describe("requests handed to the app", () => {
 
   test("a request smuggling attempt is not split by the edge", async () => {
     // Transfer-Encoding with Content-Length: Bun's parser decides, on the whole stream.
-    const client = await RawClient.open();
+    const client = await open();
     client.write(`GET /products/deals HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${get("/products/smuggled")}`);
     const [answer] = await client.read(1);
     expect(answer!.status).toBe(400);
@@ -301,7 +208,7 @@ describe("requests handed to the app", () => {
 });
 
 test("stopping: answers in flight are written, then connections close and no new ones are taken", async () => {
-  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log });
+  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log, bodyLimit: 10_000 });
   const busy = await Bun.connect({ hostname: "127.0.0.1", port: local.port, socket: { data() {} } });
   const received: Buffer[] = [];
   let closed = false;
@@ -327,7 +234,7 @@ test(
   "idle connections close; one in use never does, though Bun's timer fires on it",
   async () => {
     // Bun's socket timer fires in whole ticks of ~4 s, however short the timeout.
-    const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 1, log });
+    const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 1, log, bodyLimit: 10_000 });
     let closedAt = 0;
     let answers = 0;
     const started = Date.now();
@@ -356,12 +263,13 @@ test("a failure inside the proxy is a 500 in the contract's shape for that reque
   let calls = 0;
   const failing = {
     handle: proxy.handle,
+    refusal: proxy.refusal,
     forward: (...args: Parameters<typeof proxy.forward>) => {
       if (++calls === 1) throw new Error("boom");
       return proxy.forward(...args);
     },
   };
-  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy: failing, idleTimeoutS: 30, log });
+  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy: failing, idleTimeoutS: 30, log, bodyLimit: 10_000 });
   const raw = await RawClient.open(local.port);
   raw.write(get("/products/first") + get("/products/second"));
   const [first, second] = await raw.read(2);

@@ -1,9 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../lib/stack/free-port.ts";
-import { Http1Pool, UpstreamError } from "./http1-pool.ts";
+import { Http1Pool, UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
 useEndToEndTimeouts();
+
+/** One request through the pool's callbacks, as a promise. */
+const ask = (pool: Http1Pool, data: Uint8Array, headOnly: boolean, batchKey: string | null = null) =>
+  new Promise<UpstreamResponse>((answered, failed) => pool.dispatch(data, { deadline: 0, headOnly, batchKey, answered, failed }, batchKey));
 
 const request = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n`, "latin1");
 const options = { maxConnections: 4, timeoutMs: 300, connectTimeoutMs: 500, idleMs: 10_000 };
@@ -38,7 +42,7 @@ describe("Http1Pool", () => {
 
   test("reads a response and keeps the connection for the next one", async () => {
     for (let i = 0; i < 5; i++) {
-      const res = await pool.request(request(`/n${i}`), false);
+      const res = await ask(pool, request(`/n${i}`), false);
       expect(res.status).toBe(200);
       expect(new TextDecoder().decode(res.body!)).toBe(`you asked /n${i}`);
       expect(res.headers).toContainEqual(["x-thing", "1"]);
@@ -47,29 +51,29 @@ describe("Http1Pool", () => {
   });
 
   test("never opens more than maxConnections; the rest wait their turn", async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.request(request(`/c${i}`), false)));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(pool, request(`/c${i}`), false)));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(pool.size).toBeLessThanOrEqual(4);
   });
 
   test("decodes a chunked body", async () => {
-    const res = await pool.request(request("/chunked"), false);
+    const res = await ask(pool, request("/chunked"), false);
     expect(new TextDecoder().decode(res.body!)).toBe("hello world");
   });
 
   test("reads a body that arrives in many packets", async () => {
-    const res = await pool.request(request("/big"), false);
+    const res = await ask(pool, request("/big"), false);
     expect(res.body!.length).toBe(big.length);
   });
 
   test("a 204 has no body and the connection stays usable", async () => {
-    expect((await pool.request(request("/none"), false)).status).toBe(204);
-    expect((await pool.request(request("/after"), false)).status).toBe(200);
+    expect((await ask(pool, request("/none"), false)).status).toBe(204);
+    expect((await ask(pool, request("/after"), false)).status).toBe(200);
   });
 
   test("a slow upstream is a timeout", async () => {
     const started = Date.now();
-    const error = await pool.request(request("/slow"), false).catch((e) => e);
+    const error = await ask(pool, request("/slow"), false).catch((e) => e);
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error.kind).toBe("timeout");
     expect(Date.now() - started).toBeLessThan(800);
@@ -78,7 +82,7 @@ describe("Http1Pool", () => {
   test("a port nobody listens on is refused, at once", async () => {
     const dead = new Http1Pool("127.0.0.1", freePort(), options);
     const started = Date.now();
-    const error = await dead.request(request("/"), false).catch((e) => e);
+    const error = await ask(dead, request("/"), false).catch((e) => e);
     expect(error.kind).toBe("refused");
     expect(error.maybeProcessed).toBe(false);
     expect(Date.now() - started).toBeLessThan(200);
@@ -119,7 +123,7 @@ test("header names in any case: length, Connection: Close and X-Request-ID are r
     () => "HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 5\r\nX-Request-ID: abc\r\nKeep-Alive: timeout=5\r\nDate: today\r\nX-Thing:  spaced \r\nConnection: Close\r\n\r\nhello",
   );
   const pool = new Http1Pool("127.0.0.1", server.port, options);
-  const res = await pool.request(request("/x"), false);
+  const res = await ask(pool, request("/x"), false);
   expect(new TextDecoder().decode(res.body!)).toBe("hello");
   expect(res.hasRequestId).toBe(true);
   expect(res.headers).toEqual([
@@ -135,7 +139,7 @@ describe("Http1Pool batches identical hot reads", () => {
   /** All sent in one turn; each settles to its body, or to its error. */
   const requestAll = (pool: Http1Pool, paths: string[], key: (p: string) => string | null) =>
     paths.map((p) =>
-      pool.request(request(p), false, key(p)).then(
+      ask(pool, request(p), false, key(p)).then(
         (r) => new TextDecoder().decode(r.body!),
         (e: UpstreamError) => e,
       ),
@@ -144,14 +148,15 @@ describe("Http1Pool batches identical hot reads", () => {
   test("requests with one key that arrive together go out in one write; each gets its own answer", async () => {
     const { server, reads } = rawUpstream((path, i) => ok(`${path} #${i}`));
     const pool = new Http1Pool("127.0.0.1", server.port, options);
-    await pool.request(request("/warm"), false); // batches form on connections already open
+    // Batches form on connections already open, for a key whose answers are known to be small.
+    await ask(pool, request("/warm"), false, "/deals");
     const paths = Array.from({ length: 10 }, (_, i) => `/deals?i=${i}`);
     const bodies = await Promise.all(requestAll(pool, paths, () => "/deals"));
     expect(bodies).toEqual(paths.map((p, i) => `${p} #${i + 1}`));
     expect(reads).toEqual([1, 10]);
     expect(pool.size).toBe(1);
     // The connection is reusable afterwards, batched or not.
-    expect(new TextDecoder().decode((await pool.request(request("/after"), false)).body!)).toBe("/after #11");
+    expect(new TextDecoder().decode((await ask(pool, request("/after"), false)).body!)).toBe("/after #11");
     pool.close();
     server.stop(true);
   });
@@ -159,7 +164,7 @@ describe("Http1Pool batches identical hot reads", () => {
   test("different keys never share a write", async () => {
     const { server, reads } = rawUpstream((path) => ok(path));
     const pool = new Http1Pool("127.0.0.1", server.port, options);
-    await Promise.all([pool.request(request("/warm"), false), pool.request(request("/warm"), false)]);
+    await Promise.all([ask(pool, request("/a"), false, "/a"), ask(pool, request("/b"), false, "/b")]);
     reads.length = 0;
     const bodies = await Promise.all(requestAll(pool, ["/a", "/b", "/a", "/b"], (p) => p));
     expect(bodies).toEqual(["/a", "/b", "/a", "/b"]);
@@ -172,7 +177,7 @@ describe("Http1Pool batches identical hot reads", () => {
     const body = "y".repeat(5000);
     const { server } = rawUpstream(() => ok(body, "x-thing: 1\r\n"));
     const pool = new Http1Pool("127.0.0.1", server.port, options);
-    await pool.request(request("/warm"), false);
+    await ask(pool, request("/warm"), false, "/big");
     const bodies = await Promise.all(requestAll(pool, Array.from({ length: 40 }, () => "/big"), () => "/big"));
     expect(bodies.every((b) => b === body)).toBe(true);
     pool.close();
@@ -182,7 +187,7 @@ describe("Http1Pool batches identical hot reads", () => {
   test("an upstream that closes after the first answer: the rest fail as never answered, so they can be sent again", async () => {
     const { server } = rawUpstream((path, i) => (i === 0 ? ok("warm") : i === 1 ? ok(path, "connection: close\r\n") : null));
     const pool = new Http1Pool("127.0.0.1", server.port, options);
-    await pool.request(request("/warm"), false);
+    await ask(pool, request("/warm"), false, "/n");
     const [first, ...rest] = await Promise.all(requestAll(pool, ["/1", "/2", "/3"], () => "/n"));
     expect(first).toBe("/1");
     for (const e of rest) {
@@ -193,10 +198,32 @@ describe("Http1Pool batches identical hot reads", () => {
     server.stop(true);
   });
 
+  test("answers not known to be small are never batched: a key goes alone until its size is known, and large ones stay alone", async () => {
+    const large = "L".repeat(300_000);
+    const { server, reads } = rawUpstream((path) => ok(path.startsWith("/large") ? large : path));
+    const pool = new Http1Pool("127.0.0.1", server.port, options);
+    await Promise.all(Array.from({ length: 4 }, () => ask(pool, request("/warm"), false)));
+    reads.length = 0;
+    const first = await Promise.all(requestAll(pool, ["/s", "/s", "/s"], () => "/small"));
+    expect(first).toEqual(["/s", "/s", "/s"]);
+    expect(reads.sort()).toEqual([1, 1, 1]); // the size of "/small" was not known yet
+    reads.length = 0;
+    await Promise.all(requestAll(pool, ["/s", "/s", "/s"], () => "/small"));
+    expect(reads).toEqual([3]);
+    reads.length = 0;
+    await Promise.all(requestAll(pool, ["/large"], () => "/large"));
+    reads.length = 0;
+    const bodies = await Promise.all(requestAll(pool, ["/large", "/large", "/large"], () => "/large"));
+    expect(bodies.every((b) => b === large)).toBe(true);
+    expect(reads.sort()).toEqual([1, 1, 1]);
+    pool.close();
+    server.stop(true);
+  });
+
   test("a batch that fills up goes out at once and the next one starts: none is left unsent", async () => {
     const { server, reads } = rawUpstream((path) => ok(path));
     const pool = new Http1Pool("127.0.0.1", server.port, options);
-    await Promise.all(Array.from({ length: 4 }, () => pool.request(request("/warm"), false)));
+    await Promise.all(Array.from({ length: 4 }, () => ask(pool, request("/warm"), false, "/d")));
     reads.length = 0;
     const paths = Array.from({ length: 150 }, (_, i) => `/d${i}`);
     const bodies = await Promise.all(requestAll(pool, paths, () => "/d"));

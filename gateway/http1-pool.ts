@@ -79,6 +79,11 @@ export class UpstreamError extends Error {
      * shutdown) as the request went out. An idempotent request may be sent again.
      */
     readonly noResponse = false,
+    /**
+     * It failed only because another request written with it did (a batch-mate's answer
+     * closed or broke the connection): nothing is wrong with this request or the instance.
+     */
+    readonly collateral = false,
   ) {
     super(message);
   }
@@ -100,6 +105,8 @@ export interface PoolOptions {
 export interface PendingRequest {
   deadline: number;
   readonly headOnly: boolean;
+  /** Identical hot reads share a key; the pool learns each key's answer size from it. */
+  readonly batchKey: string | null;
   answered(r: UpstreamResponse): void;
   /** Always an UpstreamError: the pool throws nothing else at its callers. */
   failed(e: UpstreamError): void;
@@ -108,6 +115,11 @@ export interface PendingRequest {
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 /** Most requests written together on one connection. */
 const MAX_BATCH = 64;
+/**
+ * Most answer bytes a batch may be owed. Bun.serve cuts a pipelined connection after a few
+ * megabytes of answers; well under that, a batch is never cut for its size.
+ */
+const MAX_BATCH_ANSWER_BYTES = 512 * 1024;
 
 /**
  * One kept-alive connection: the requests written on it, answered in order, and the parser
@@ -295,6 +307,7 @@ class Connection {
   /** The oldest request's answer: its body is `source[start, end)`; the whole answer starts at `rawStart`. */
   private finish(source: Uint8Array, start: number, end: number, rawStart: number): void {
     const pending = this.queue.shift()!;
+    if (pending.batchKey !== null) this.pool.noteAnswerSize(pending.batchKey, end - start);
     const response = new UpstreamResponse(this.status, this.headText, this.hasRequestId, source, start, end, this.passable ? rawStart : -1);
     // A chunked answer may end before its trailers are read: never reuse the connection then.
     const reusable = this.keepAlive && this.expect !== -2 && this.socket !== null;
@@ -316,7 +329,7 @@ class Connection {
     this.batch = null;
     this.pool.forget(this);
     first?.failed(new UpstreamError(kind, message, kind !== "refused", kind === "broken" && !this.gotBytes));
-    for (const p of queue) p.failed(new UpstreamError("broken", `${message} (before this request was answered)`, true, true));
+    for (const p of queue) p.failed(new UpstreamError("broken", `${message} (before this request was answered)`, true, true, true));
   }
 }
 
@@ -348,6 +361,8 @@ export class Http1Pool {
   private opening = 0;
   /** Connections gathering a batch this turn, by batch key. */
   private readonly gathering = new Map<string, Connection>();
+  /** The latest answer's body size for each batch key: a batch is made only of answers known to be small. */
+  private readonly answerSizes = new Map<string, number>();
   private flushScheduled = false;
 
   /** `host:port`, as the Host header sent upstream. */
@@ -371,27 +386,27 @@ export class Http1Pool {
     return this.all.size - this.idle.length;
   }
 
-  /** Sends one request (head and body already encoded) and reads the response. */
-  request(data: Uint8Array, headOnly: boolean, batchKey: string | null = null): Promise<UpstreamResponse> {
-    return new Promise((answered, failed) => this.dispatch(data, { deadline: 0, headOnly, answered, failed }, batchKey));
-  }
-
   /**
-   * The same without a promise, so that the caller's one promise is the only one per request.
+   * Sends one request (head and body already encoded); the answer or the failure comes back
+   * through `pending`, so that the caller's one object is the only one per request.
    *
    * Requests with the same `batchKey` (identical hot reads) that arrive in one turn of the
    * event loop go out on one connection in one write, HTTP/1.1-pipelined, and their answers
    * come back in one read: two system calls for the lot instead of two each. Only requests
-   * that cost the same share a connection, so none waits behind a slower one.
+   * that cost the same share a connection, so none waits behind a slower one, and only while
+   * their answers are known to be small (the latest one for that key), so that no batch is
+   * cut for its size. A key whose answer size is not known yet goes alone.
    */
-  dispatch(data: Uint8Array, pending: PendingRequest, batchKey: string | null): void {
+  dispatch(data: Uint8Array, pending: PendingRequest, key: string | null): void {
     pending.deadline = Date.now() + this.o.timeoutMs;
+    const capacity = key === null ? 1 : this.batchCapacity(key);
+    const batchKey = capacity > 1 ? key : null;
     if (batchKey !== null) {
       const gathering = this.gathering.get(batchKey);
       // A connection that failed meanwhile has no batch left: start another.
       if (gathering !== undefined && gathering.batch !== null) {
         // A full batch goes now; the next request starts another.
-        if (gathering.gather(data, pending) >= MAX_BATCH) {
+        if (gathering.gather(data, pending) >= capacity) {
           this.gathering.delete(batchKey);
           gathering.writeBatch();
         }
@@ -413,6 +428,19 @@ export class Http1Pool {
     const failed = (e: UpstreamError) => pending.failed(e);
     if (this.all.size + this.opening < this.o.maxConnections) this.open().then(send, failed);
     else this.waiting.push({ resolve: send, reject: failed, deadline: pending.deadline });
+  }
+
+  private batchCapacity(key: string): number {
+    const size = this.answerSizes.get(key);
+    if (size === undefined) return 1;
+    return Math.min(MAX_BATCH, Math.floor(MAX_BATCH_ANSWER_BYTES / Math.max(size, 1)));
+  }
+
+  noteAnswerSize(key: string, bytes: number): void {
+    if (this.answerSizes.get(key) === bytes) return;
+    // Keys are a few hot targets; a client inventing query strings must not grow this.
+    if (this.answerSizes.size >= 1024) this.answerSizes.clear();
+    this.answerSizes.set(key, bytes);
   }
 
   /** Writes each batch gathered this turn. */

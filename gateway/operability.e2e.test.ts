@@ -35,8 +35,11 @@ beforeAll(async () => {
 }, STACK_START_TIMEOUT_MS);
 
 describe("metrics", () => {
-  test("every service serves Prometheus text; the gateway's own through the gateway", async () => {
-    for (const [url, service] of [[stack.gatewayUrl, "gateway"], [stack.authUrl, "auth"], [stack.productUrl, "product"]] as const) {
+  test("every service serves Prometheus text; the gateway's own on its admin listener, not on the public port", async () => {
+    expect((await fetch(`${stack.gatewayUrl}/metrics`)).status).toBe(404);
+    expect(await (await fetch(`${stack.gatewayAdminUrl}/health`)).json()).toEqual({ status: "healthy", service: "gateway" });
+    expect((await fetch(`${stack.gatewayAdminUrl}/ready`)).status).toBe(200);
+    for (const [url, service] of [[stack.gatewayAdminUrl, "gateway"], [stack.authUrl, "auth"], [stack.productUrl, "product"]] as const) {
       const res = await fetch(`${url}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toContain("text/plain");
@@ -47,10 +50,10 @@ describe("metrics", () => {
   });
 
   test("request counters and latency histograms move with traffic, labelled by route pattern", async () => {
-    const before = parsePrometheus(await (await fetch(`${stack.gatewayUrl}/metrics`)).text());
+    const before = parsePrometheus(await (await fetch(`${stack.gatewayAdminUrl}/metrics`)).text());
     const labels = { route: "/products/{id}", method: "GET", status: "404" };
     for (let i = 0; i < 5; i++) await call(stack.gatewayUrl, "GET", `/products/${crypto.randomUUID()}`);
-    const after = parsePrometheus(await (await fetch(`${stack.gatewayUrl}/metrics`)).text());
+    const after = parsePrometheus(await (await fetch(`${stack.gatewayAdminUrl}/metrics`)).text());
     expect(metric(after, "http_requests_total", labels) - metric(before, "http_requests_total", labels)).toBe(5);
     const count = { route: "/products/{id}", method: "GET" };
     expect(metric(after, "http_request_duration_seconds_count", count) - metric(before, "http_request_duration_seconds_count", count)).toBe(5);
@@ -68,8 +71,11 @@ describe("metrics", () => {
     expect(metric(product, "product_snapshot_age_seconds", {})).toBeLessThan(5);
     expect(metric(product, "db_pool_connections", { state: "max" })).toBeGreaterThan(0);
     expect(metric(product, "db_pool_connections", { state: "open" })).toBeGreaterThan(0);
-    const gateway = parsePrometheus(await (await fetch(`${stack.gatewayUrl}/metrics`)).text());
+    const gateway = parsePrometheus(await (await fetch(`${stack.gatewayAdminUrl}/metrics`)).text());
     expect(metric(gateway, "gateway_upstream_connections", { upstream: "product", state: "idle" })).toBeGreaterThan(0);
+    expect(metric(gateway, "gateway_open_connections", {})).toBeGreaterThanOrEqual(0);
+    expect(metric(gateway, "gateway_buffered_bytes", {})).toBeGreaterThanOrEqual(0);
+    expect(metric(gateway, "gateway_shed_total", { reason: "overload" })).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -85,6 +91,7 @@ describe("API docs", () => {
       "GET /health", "GET /auth/health", "POST /auth/register", "POST /auth/login", "POST /auth/refresh", "GET /auth/verify", "GET /auth/users/me",
       "GET /products/health", "GET /products", "POST /products", "GET /products/{id}", "PATCH /products/{id}", "GET /products/{id}/stock",
       "PATCH /products/{id}/stock", "GET /products/deals", "POST /products/deals", "GET /products/deals/{id}",
+      "GET /orders/health", "POST /orders", "GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel",
     ];
     for (const route of contract) expect(routes).toContain(route);
     expect(JSON.stringify(doc.paths["/auth/register"].post.requestBody)).toContain("password");

@@ -1,35 +1,49 @@
 /** Bytes for a socket, held while it cannot take them, written in order when it drains. */
 import type { Socket } from "bun";
 
-export class Outbox {
-  private unsent: Uint8Array | null = null;
+/** Bytes held by many outboxes together: the edge's global cap is on this. */
+export interface Budget {
+  bytes: number;
+}
 
-  /** `limit`: more than this many bytes waiting calls `onOverflow` (a peer that reads nothing). */
-  constructor(
-    private readonly limit = Number.POSITIVE_INFINITY,
-    private readonly onOverflow: () => void = () => {},
-  ) {}
+export class Outbox {
+  private chunks: Uint8Array[] = [];
+  /** Bytes waiting. */
+  size = 0;
+
+  constructor(private readonly budget: Budget | null = null) {}
 
   get empty(): boolean {
-    return this.unsent === null;
+    return this.size === 0;
   }
 
   write(socket: Socket<unknown>, data: Uint8Array): void {
-    if (this.unsent !== null) {
-      this.unsent = Buffer.concat([this.unsent, data]);
-      if (this.unsent.length > this.limit) this.onOverflow();
-      return;
-    }
+    if (this.size > 0) return this.hold(data);
     const written = socket.write(data);
-    if (written < data.length) this.unsent = data.subarray(Math.max(0, written));
+    if (written < data.length) this.hold(written <= 0 ? data : data.subarray(written));
   }
 
-  /** Writes what waits; true when nothing is left. */
+  private hold(data: Uint8Array): void {
+    this.chunks.push(data);
+    this.size += data.length;
+    if (this.budget !== null) this.budget.bytes += data.length;
+  }
+
+  /** Writes what waits (in one write); true when nothing is left. */
   drain(socket: Socket<unknown>): boolean {
-    if (this.unsent === null) return true;
-    const unsent = this.unsent;
-    const written = socket.write(unsent);
-    this.unsent = written >= unsent.length ? null : unsent.subarray(Math.max(0, written));
-    return this.unsent === null;
+    if (this.size === 0) return true;
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const written = Math.max(0, socket.write(all));
+    this.chunks = written >= all.length ? [] : [all.subarray(written)];
+    this.size -= Math.min(written, this.size);
+    if (this.budget !== null) this.budget.bytes -= Math.min(written, all.length);
+    return this.size === 0;
+  }
+
+  /** The socket is gone: what waited is dropped (and given back to the budget). */
+  clear(): void {
+    if (this.budget !== null) this.budget.bytes -= this.size;
+    this.chunks = [];
+    this.size = 0;
   }
 }

@@ -14,6 +14,8 @@ import type { ServiceMetrics } from "../lib/metrics.ts";
 import { newSpanId, nowMs, traceContextOf, traceparentOf, type TraceContext, type Tracer } from "../lib/tracing.ts";
 import { UpstreamCall, type Upstream } from "./upstream.ts";
 import { proxiedRequestOf, type ProxiedRequest } from "./proxied-request.ts";
+import type { RateLimits } from "./config.ts";
+import { TokenBuckets } from "./rate-limiter.ts";
 
 export interface ProxyDeps {
   upstreams: Record<UpstreamName, Upstream>;
@@ -25,7 +27,13 @@ export interface ProxyDeps {
   slowRequestMs: number;
   log: Logger;
   onUpstreamError: (upstream: UpstreamName, e: UpstreamError, requestId: string) => void;
+  /** Token buckets for protected writes; absent: no limit. */
+  rateLimits?: RateLimits;
+  onRateLimited?: (limit: "subject" | "address") => void;
 }
+
+const UNAUTHORIZED = new ApiError("UNAUTHORIZED", "A bearer token is required");
+const INVALID_TOKEN = new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -37,7 +45,7 @@ export interface ProxyReply {
   own(response: Response): void;
 }
 
-export interface Proxy {
+export interface RequestProxy {
   /** A request as Bun.serve or `app.handle()` has it. */
   handle(request: Request, clientIp: string): Promise<Response>;
   /**
@@ -45,13 +53,16 @@ export interface Proxy {
    * the path is not one the gateway proxies.
    */
   forward(request: ProxiedRequest, clientIp: string, reply: ProxyReply): boolean;
+  /** The gateway's refusal of a request on route and token alone (404, 401), or null when it would go upstream. */
+  refusal(method: string, path: string, authorization: string | null, requestId: string): Response | null;
 }
 
-export function createProxy(d: ProxyDeps): Proxy {
+export function createProxy(d: ProxyDeps): RequestProxy {
   const gateway = new GatewayProxy(d);
   return {
     handle: (request, clientIp) => gateway.handle(request, clientIp),
     forward: (request, clientIp, reply) => gateway.forward(request, clientIp, reply),
+    refusal: (method, path, authorization, requestId) => gateway.refusal(method, path, authorization, requestId),
   };
 }
 
@@ -130,16 +141,23 @@ class GatewayProxy {
   readonly tracer: Tracer | null;
   readonly upstreams: Record<UpstreamName, Upstream>;
 
+  private readonly bySubject: TokenBuckets | null;
+  private readonly byAddress: TokenBuckets | null;
+
   constructor(private readonly d: ProxyDeps) {
     this.tracer = d.tracer;
     this.upstreams = d.upstreams;
+    const r = d.rateLimits;
+    this.bySubject = r ? new TokenBuckets(r.subjectPerSecond, r.subjectBurst) : null;
+    this.byAddress = r ? new TokenBuckets(r.addressPerSecond, r.addressBurst) : null;
   }
 
   handle(request: Request, clientIp: string): Promise<Response> {
     return new Promise((resolve) => {
       const url = request.url;
       const method = request.method;
-      const target = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+      // Without a Host (HTTP/1.0), Bun's url is the target alone.
+      const target = url.charCodeAt(0) === 47 ? url : url.slice(url.indexOf("/", url.indexOf("//") + 2));
       const query = target.indexOf("?");
       const path = query === -1 ? target : target.slice(0, query);
       const route = routeOf(method, path);
@@ -158,9 +176,20 @@ class GatewayProxy {
       if (method === "GET" || method === "HEAD") return exchange.send(null);
       readBodyWithin(request, this.d.bodyLimit).then(
         (body) => exchange.send(body),
-        (e) => exchange.own(this.failed(e, exchange.requestId)),
+        (e) => exchange.own(e instanceof ApiError ? this.failed(e, exchange.requestId) : this.clientGone(exchange.requestId)),
       );
     });
+  }
+
+  refusal(method: string, path: string, authorization: string | null, requestId: string): Response | null {
+    const route = routeOf(method, path);
+    const headers = { "x-request-id": requestId };
+    if (route === null) return errorResponse("NOT_FOUND", "No such route", undefined, headers);
+    if (route.public) return null;
+    const token = bearerToken(authorization);
+    if (token !== null && this.d.verifier.verify(token) !== null) return null;
+    const e = token === null ? UNAUTHORIZED : INVALID_TOKEN;
+    return errorResponse(e.code, e.message, undefined, headers);
   }
 
   forward(request: ProxiedRequest, clientIp: string, reply: ProxyReply): boolean {
@@ -183,9 +212,19 @@ class GatewayProxy {
     const token = bearerToken(x.request.authorization);
     if (token !== null) x.userId = this.d.verifier.verify(token)?.sub ?? null;
     if (!x.route.public && x.userId === null) {
-      const e = token === null ? new ApiError("UNAUTHORIZED", "A bearer token is required") : new ApiError("INVALID_TOKEN", "The token is malformed, expired, of the wrong type or not signed by us");
-      x.own(this.failed(e, x.requestId));
+      x.own(this.failed(token === null ? UNAUTHORIZED : INVALID_TOKEN, x.requestId));
       return false;
+    }
+    // Protected writes (the edge's fast lane has none) are rate limited per subject and per address.
+    if (!x.route.public && x.method !== "GET" && x.method !== "HEAD" && this.bySubject !== null) {
+      const now = Date.now();
+      const bySubject = this.bySubject.take(x.userId!, now);
+      const wait = bySubject || this.byAddress!.take(x.clientIp, now);
+      if (wait > 0) {
+        this.d.onRateLimited?.(bySubject > 0 ? "subject" : "address");
+        x.own(errorResponse("RATE_LIMITED", "Too many writes; try again shortly", { retry_after_seconds: wait }, { "x-request-id": x.requestId, "retry-after": String(wait) }));
+        return false;
+      }
     }
     return true;
   }
@@ -195,6 +234,15 @@ class GatewayProxy {
     const headers = { "x-request-id": requestId };
     if (e.kind === "timeout") return errorResponse("GATEWAY_TIMEOUT", `The ${route.upstream} service did not answer in time`, undefined, headers);
     return errorResponse("BAD_GATEWAY", `The ${route.upstream} service cannot be reached`, undefined, headers);
+  }
+
+  /**
+   * The body could not be read: the client went away mid-body (its connection closed). Not
+   * the gateway's error: counted as nginx's 499, logged at debug; nobody reads the answer.
+   */
+  private clientGone(requestId: string): Response {
+    this.d.log.debug("client closed the connection before its body was read", { requestId });
+    return new Response(null, { status: 499, headers: { "x-request-id": requestId } });
   }
 
   private failed(e: unknown, requestId: string): Response {

@@ -17,6 +17,7 @@ describe("parseSimpleHead takes", () => {
       traceparent: "00-ab-cd-01",
       headerLines: "Accept: */*\r\nAuthorization: \t Bearer abc \r\nx-a: 1\r\nAccept-Language: en\r\n",
       close: false,
+      headers: 8,
     });
   });
 

@@ -17,6 +17,8 @@ export interface SimpleRequestHead extends ProxiedRequest {
   method: "GET" | "HEAD";
   /** The client asked to close the connection after this answer. */
   close: boolean;
+  /** Header lines, as Bun counts them against its limit. */
+  headers: number;
 }
 
 /** Anything but tab, visible ASCII and line breaks (checked apart). One class, no alternatives: ~0.6 ns a character. */
@@ -87,6 +89,7 @@ export function parseSimpleHead(text: string): SimpleRequestHead | null {
   if (pathEnd === -1 || BAD_CHARACTER.test(text) || hasBareLineBreak(text)) return null;
 
   let hosts = 0;
+  let lines = 0;
   let close = false;
   let authorization: string | null = null;
   let requestId: string | null = null;
@@ -102,6 +105,7 @@ export function parseSimpleHead(text: string): SimpleRequestHead | null {
     // A name (a token) and a colon: not a space before the colon, not a folded line.
     if (colon === lineStart || colon === -1 || colon > lineEnd) return null;
     for (let i = lineStart; i < colon; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return null;
+    lines++;
     const kind = kindOf(text, lineStart, colon - lineStart);
     if (kind !== Kind.Other) {
       if (kind === Kind.NotSimple) return null;
@@ -130,7 +134,7 @@ export function parseSimpleHead(text: string): SimpleRequestHead | null {
   if (hosts !== 1) return null;
   if (keptFrom < text.length) headerLines += `${text.slice(keptFrom)}\r\n`;
   const target = text.slice(at, targetEnd);
-  return { method, target, path: pathEnd === targetEnd ? target : text.slice(at, pathEnd), authorization, requestId, traceparent, headerLines, close };
+  return { method, target, path: pathEnd === targetEnd ? target : text.slice(at, pathEnd), authorization, requestId, traceparent, headerLines, close, headers: lines };
 }
 
 /** Where the path ends in `text[from, to)` (the `?` or `to`), or -1 when the target is not a plain one. */

@@ -65,12 +65,13 @@ export function routeOf(method: string, path: string): Route | null {
   return null;
 }
 
-const SEGMENTS_START = "/products/".length;
+const PRODUCT_SEGMENTS = "/products/".length;
+const ORDER_SEGMENTS = "/orders/".length;
 
 function productRoute(method: string, path: string): Route {
   // Segments after "/products/": first[/rest]
-  const second = path.indexOf("/", SEGMENTS_START);
-  const first = path.length <= SEGMENTS_START ? "" : second === -1 ? path.slice(SEGMENTS_START) : path.slice(SEGMENTS_START, second);
+  const second = path.indexOf("/", PRODUCT_SEGMENTS);
+  const first = path.length <= PRODUCT_SEGMENTS ? "" : second === -1 ? path.slice(PRODUCT_SEGMENTS) : path.slice(PRODUCT_SEGMENTS, second);
   const rest = second === -1 ? null : path.slice(second + 1);
   const wellFormed = first !== "" && (rest === null || (rest !== "" && !rest.includes("/")));
   if (method === "GET" || method === "HEAD") {
@@ -89,10 +90,10 @@ function productRoute(method: string, path: string): Route {
 }
 
 function orderRoute(method: string, path: string): Route {
-  if (path.length === 7) return method === "GET" || method === "HEAD" || method === "POST" ? ORDER_ROUTES.list : ORDER_OTHER;
+  if (path === "/orders") return method === "GET" || method === "HEAD" || method === "POST" ? ORDER_ROUTES.list : ORDER_OTHER;
   // Segments after "/orders/": first[/rest]
-  const second = path.indexOf("/", 8);
-  const first = second === -1 ? path.slice(8) : path.slice(8, second);
+  const second = path.indexOf("/", ORDER_SEGMENTS);
+  const first = second === -1 ? path.slice(ORDER_SEGMENTS) : path.slice(ORDER_SEGMENTS, second);
   const rest = second === -1 ? null : path.slice(second + 1);
   if (first === "") return ORDER_OTHER;
   if (rest === null) {

@@ -42,14 +42,22 @@ export class Upstream {
     const i = this.pick();
     const pool = this.pools[i]!;
     call.instance = i;
-    pool.dispatch(call.encode(pool.authority), call, call.batchKey);
+    // Never batched again after a failure: a retry goes alone.
+    pool.dispatch(call.encode(pool.authority), call, call.tries === 0 ? call.batchKey : null);
   }
 
   /** Whether a failed call goes to another instance (then it has been sent again). */
   retry(call: UpstreamCall, e: UpstreamError): boolean {
+    // A request that failed with its batch (a batch-mate's answer closed the connection, or
+    // the connection broke mid-batch) would have succeeded alone: it is sent again alone, once.
+    if (call.tries === 0 && call.batchKey !== null && call.idempotent && e.kind === "broken") {
+      call.tries++;
+      this.attempt(call);
+      return true;
+    }
     // An instance that refuses, or drops a connection without answering, is going away:
     // skip it for a while.
-    if (e.kind === "refused" || e.noResponse) this.downUntil[call.instance] = Date.now() + this.downMs;
+    if (e.kind === "refused" || (e.noResponse && !e.collateral)) this.downUntil[call.instance] = Date.now() + this.downMs;
     const again = e.kind === "refused" || (e.noResponse && call.idempotent);
     if (!again || call.tries >= this.pools.length) return false;
     call.tries++;

@@ -88,13 +88,16 @@ export function setting<T>(o: { env: string; shownDefault: string | undefined; r
   return { env: o.env, shownDefault: o.shownDefault, range: o.range, help: o.help, read: o.parse };
 }
 
-/** An integer from `min` to `max` (no `max`: any integer from `min` up). */
-export function int(o: { env: string; default: number; min: number; max?: number; help: string }): Setting<number> {
+/**
+ * An integer from `min` to `max` (no `max`: any integer from `min` up). A default that
+ * depends on the machine says so in `shownDefault` ("the CPU count").
+ */
+export function int(o: { env: string; default: number; shownDefault?: string; min: number; max?: number; help: string }): Setting<number> {
   const max = o.max ?? Number.MAX_SAFE_INTEGER;
   const range = o.max === undefined ? `${o.min} or more` : `${o.min} to ${o.max}`;
   return setting({
     env: o.env,
-    shownDefault: String(o.default),
+    shownDefault: o.shownDefault ?? String(o.default),
     range,
     help: o.help,
     parse(v) {

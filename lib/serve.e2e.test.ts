@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import postgres from "postgres";
 import { freePort } from "./stack/free-port.ts";
 import { call } from "./testing/http.ts";
-import { serviceCommand } from "./stack/stack.ts";
+import { SERVICES, serviceCommand, type ServiceName } from "./stack/stack.ts";
 import { spawnService, startService, testMode } from "./testing/service-process.ts";
 import { testStack } from "./testing/test-stack.ts";
 import { useEndToEndTimeouts } from "./testing/timeouts.ts";
@@ -64,7 +64,7 @@ describe("start-up failures: one line, exit 1, no stack trace", () => {
 
 describe("flags", () => {
   const version = (require("../package.json") as { version: string }).version;
-  for (const service of ["gateway", "auth", "product"] as const) {
+  for (const service of SERVICES) {
     test(`${service}: an unknown flag is refused with one line and exit 2, before anything starts`, async () => {
       const child = spawnService(service, { DATABASE_URL: "", [`${service.toUpperCase()}_PORT`]: String(freePort()) }, ["--verison"]);
       const code = await Promise.race([child.exited, Bun.sleep(10_000).then(() => "still running")]);
@@ -118,11 +118,11 @@ describe("graceful shutdown", () => {
 });
 
 describe("health checks: each service checks itself", () => {
-  const services = ["gateway", "auth", "product"] as const;
+  const services = SERVICES;
   /** A service on a free port; every other service's port is one nothing listens on, as in a container of its own. */
-  async function alone(service: (typeof services)[number]) {
+  async function alone(service: ServiceName) {
     const stack = await testStack();
-    const env: Record<string, string> = { DATABASE_URL: stack.databaseUrl, AUTH_URL: stack.authUrl, PRODUCT_URL: stack.productUrl };
+    const env: Record<string, string> = { DATABASE_URL: stack.databaseUrl, AUTH_URL: stack.authUrl, PRODUCT_URL: stack.productUrl, ORDER_URL: stack.orderUrl };
     for (const other of services) env[`${other.toUpperCase()}_PORT`] = String(freePort());
     const running = await startService(service, env);
     return { running, env: { ...env, [`${service.toUpperCase()}_PORT`]: String(running.port) } };

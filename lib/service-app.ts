@@ -28,6 +28,8 @@ export interface ServiceAppOptions extends ServiceRuntime {
   prefix?: string;
   /** Readiness for load balancers: what the service needs to serve, each checked. */
   readiness?: () => Promise<Readiness>;
+  /** Serve `/metrics` here (default); the gateway serves it on its admin listener instead. */
+  metricsRoute?: boolean;
 }
 
 export interface Readiness {
@@ -61,7 +63,7 @@ export function createServiceApp(options: ServiceAppOptions) {
   const health = JSON.stringify({ status: "healthy", service: options.service });
   const healthResponse = () => new Response(health, { headers: { "content-type": "application/json" } });
   const started = new WeakMap<Request, number>();
-  return new Elysia({ name: options.service, handler: { standardHostname: false } })
+  const app = new Elysia({ name: options.service, handler: { standardHostname: false } })
     .derive({ as: "global" }, ({ request, set }) => {
       const requestId = requestIdOf(request.headers);
       set.headers["x-request-id"] = requestId;
@@ -120,12 +122,14 @@ export function createServiceApp(options: ServiceAppOptions) {
     })
     .get("/health", healthResponse)
     .get(`${options.prefix ?? ""}/health`, healthResponse)
-    .get("/metrics", () => metricsResponse(options.metrics))
     .get("/ready", async () => {
       const r = options.readiness ? await options.readiness() : { ready: true, checks: {} };
       if (r.ready) return { status: "ready", service: options.service, checks: r.checks };
       return errorResponse("UNAVAILABLE", `${options.service} is not ready`, r.checks);
     });
+  // Elysia's route methods add to the instance they are called on.
+  if (options.metricsRoute !== false) app.get("/metrics", () => metricsResponse(options.metrics));
+  return app;
 }
 
 /** The runtime a service's main builds from its settings. */

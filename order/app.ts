@@ -43,7 +43,7 @@ export function buildOrderApp(d: OrderAppDeps) {
       return { ready: database, checks: { database } };
     },
   })
-    .use(serviceDocs({ prefix: "/orders", title: "Order service", tags: [{ name: "orders", description: "Placing, listing and cancelling the caller's orders" }] }))
+    .use(serviceDocs({ prefix: "/orders", title: "Order service", tags: [{ name: "orders", description: "Buying: placing, listing and cancelling the caller's orders" }] }))
     .post(
       "/orders",
       async ({ body, request, set }) => {

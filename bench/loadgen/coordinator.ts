@@ -21,6 +21,9 @@ export interface Interval {
 export interface LoadResult {
   timeline: Interval[];
   histogram: Histogram;
+  /** Answers under 400, and 503s (shed), apart. */
+  served: Histogram;
+  shed: Histogram;
   requests: number;
   errors: number;
   outcomes: Record<string, number>;
@@ -47,7 +50,7 @@ const WORKER = resolve(import.meta.dir, "worker.ts");
 export function startLoad(spec: LoadSpec, processes: number, onInterval: (i: Interval) => void = () => {}, intervalMs = 1000): RunningLoad {
   const startAt = Date.now() + 300 + 40 * processes;
   const pending = new Map<number, { histogram: Histogram; requests: number; errors: number; reports: number }>();
-  const total: LoadResult = { timeline: [], histogram: newHistogram(), requests: 0, errors: 0, outcomes: {}, scheduled: 0, late: 0, dropped: 0 };
+  const total: LoadResult = { timeline: [], histogram: newHistogram(), served: newHistogram(), shed: newHistogram(), requests: 0, errors: 0, outcomes: {}, scheduled: 0, late: 0, dropped: 0 };
 
   const take = (line: WorkerLine) => {
     if (line.type === "done") {
@@ -58,6 +61,8 @@ export function startLoad(spec: LoadSpec, processes: number, onInterval: (i: Int
     }
     const h = decodeHistogram(line.histogram);
     total.histogram.add(h);
+    total.served.add(decodeHistogram(line.served));
+    total.shed.add(decodeHistogram(line.shed));
     total.requests += line.requests;
     total.errors += line.errors;
     for (const [k, v] of Object.entries(line.outcomes)) total.outcomes[k] = (total.outcomes[k] ?? 0) + v;

@@ -13,6 +13,9 @@ export interface IntervalReport {
   errors: number;
   outcomes: Record<string, number>;
   histogram: string;
+  /** The same for answers under 400 only (served), and for 503s only (shed by an overloaded gateway). */
+  served: string;
+  shed: string;
 }
 
 export const newHistogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
@@ -24,12 +27,17 @@ const isError = (outcome: Outcome): boolean => typeof outcome !== "number" || ou
 
 export class Recorder {
   private histogram = newHistogram();
+  private served = newHistogram();
+  private shed = newHistogram();
   private outcomes: Record<string, number> = {};
   private requests = 0;
   private errors = 0;
 
   record(latencyMs: number, outcome: Outcome): void {
-    this.histogram.recordValue(Math.min(120_000_000, Math.max(1, Math.round(latencyMs * 1000))));
+    const us = Math.min(120_000_000, Math.max(1, Math.round(latencyMs * 1000)));
+    this.histogram.recordValue(us);
+    if (typeof outcome === "number" && outcome < 400) this.served.recordValue(us);
+    else if (outcome === 503) this.shed.recordValue(us);
     this.requests++;
     if (isError(outcome)) this.errors++;
     const key = String(outcome);
@@ -38,8 +46,18 @@ export class Recorder {
 
   /** Hands over the interval so far and starts a new one. */
   take(at: number): IntervalReport {
-    const report = { at, requests: this.requests, errors: this.errors, outcomes: this.outcomes, histogram: encodeIntoCompressedBase64(this.histogram) };
+    const report = {
+      at,
+      requests: this.requests,
+      errors: this.errors,
+      outcomes: this.outcomes,
+      histogram: encodeIntoCompressedBase64(this.histogram),
+      served: encodeIntoCompressedBase64(this.served),
+      shed: encodeIntoCompressedBase64(this.shed),
+    };
     this.histogram.reset();
+    this.served.reset();
+    this.shed.reset();
     this.outcomes = {};
     this.requests = 0;
     this.errors = 0;

@@ -1,9 +1,11 @@
 /** The requests a scenario sends, encoded once, picked by weight for each request. */
 export interface RequestSpec {
   weight: number;
-  method: "GET";
+  method: "GET" | "POST";
   path: string;
   headers?: Record<string, string>;
+  /** A JSON body (sent with its length). */
+  body?: string;
 }
 
 export interface RequestMix {
@@ -13,7 +15,14 @@ export interface RequestMix {
 function encodeRequest(spec: RequestSpec, host: string): Uint8Array {
   let head = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\n`;
   for (const [name, value] of Object.entries(spec.headers ?? {})) head += `${name}: ${value}\r\n`;
-  return new TextEncoder().encode(head + "\r\n");
+  if (spec.body === undefined) return new TextEncoder().encode(head + "\r\n");
+  const body = new TextEncoder().encode(spec.body);
+  head += `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const headBytes = new TextEncoder().encode(head);
+  const request = new Uint8Array(headBytes.length + body.length);
+  request.set(headBytes);
+  request.set(body, headBytes.length);
+  return request;
 }
 
 export function requestMix(specs: RequestSpec[], host: string): RequestMix {

@@ -57,6 +57,25 @@ export function toMarkdown(r: BenchReport): string {
       out.push(`- gateway (token verified) / ${s.name.replace("max-", "")}: **${ratio(gateway.rps, s.rps)}** (${n(gateway.rps)} vs ${n(s.rps)} req/s${perRun})`);
     }
   }
+  const storm = find("login-storm");
+  if (storm) {
+    const shed = storm.errors_by_status["503"] ?? 0;
+    const logins = Math.round((storm.requests - storm.errors) / storm.duration_s);
+    out.push("", "## login storm", "");
+    out.push(`- **${n(logins)} logins/s** (200s over the run); of all answers p50 ${storm.p50_ms} ms, p99 ${storm.p99_ms} ms; 503 (shed): ${n(shed)}; other errors: ${n(storm.errors - shed)}`);
+  }
+  const overload = find("overload");
+  if (overload?.served && overload.shed) {
+    const offered = overload.requests + (overload.dropped ?? 0);
+    out.push("", "## overload: served and shed", "");
+    out.push(`Offered ${n(offered)} requests (open model at 3× max-gateway; ${n(overload.late)} sent over 10 ms late, ${n(overload.dropped)} never sent by the generator).`, "");
+    out.push(row(["", "requests", "rate over the run", "p50", "p99", "max"]));
+    out.push(row(["---", "---", "---", "---", "---", "---"]));
+    out.push(row(["served (answers under 400)", n(overload.served.requests), `${n(overload.served.rps)} req/s`, `${overload.served.p50_ms} ms`, `${overload.served.p99_ms} ms`, "–"]));
+    out.push(row(["shed (503 UNAVAILABLE, Retry-After)", n(overload.shed.requests), "–", `${overload.shed.p50_ms} ms`, `${overload.shed.p99_ms} ms`, `${overload.shed.max_ms} ms`]));
+    const other = Object.entries(overload.errors_by_status).filter(([k]) => k !== "503");
+    out.push("", `Other errors: ${other.length ? other.map(([k, v]) => `${k}: ${n(v)}`).join(", ") : "none"}.`);
+  }
   out.push("", "## Scenarios", "");
   for (const s of r.scenarios) out.push(`- **${s.name}**: ${s.description}`);
   return out.join("\n") + "\n";

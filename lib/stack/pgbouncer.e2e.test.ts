@@ -46,14 +46,15 @@ describe("behind PgBouncer in transaction mode", () => {
     const reads = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 4 === 0 ? call(product.url, "PATCH", `/products/${id}/stock`, { headers: { "x-user-id": crypto.randomUUID() }, body: { delta: -1 } }) : call(product.url, "GET", `/products/${id}`))));
     expect(reads.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
     expect((await call(product.url, "GET", `/products/${id}/stock`)).body.stock).toBe(950);
-  });
+  }, 30_000);
 
   test("auth registers and logs in through the pooler", async () => {
     const email = `pooled-${crypto.randomUUID()}@example.com`;
     expect((await call(auth.url, "POST", "/auth/register", { body: { email, password: "correct horse battery", name: "Pooled" } })).status).toBe(201);
     const logins = await Promise.all(Array.from({ length: 3 }, () => call(auth.url, "POST", "/auth/login", { body: { email, password: "correct horse battery" } })));
     expect(logins.map((r) => r.status)).toEqual(Array(3).fill(200));
-  });
+    // Each login is an argon2id hash: seconds on a machine busy with other suites.
+  }, 30_000);
 
   test("a deal created elsewhere reaches this instance's snapshot by NOTIFY, over the session URL", async () => {
     const p = await call(gw, "POST", "/products", { token, body: { name: "pooled deal product", price: 1000, stock: 10 } });
@@ -63,7 +64,7 @@ describe("behind PgBouncer in transaction mode", () => {
       const live = await call(product.url, "GET", "/products/deals?size=100");
       expect(live.body.items.map((d: { id: string }) => d.id)).toContain(deal.body.id);
     }, 1000);
-  });
+  }, 30_000);
 
   test("PgBouncer's console lists both services as its clients", async () => {
     const admin = postgres({ host: "127.0.0.1", port: pooler.port, database: "pgbouncer", username: new URL(pooler.url).username, password: new URL(pooler.url).password, max: 1, fetch_types: false, onnotice: () => {} });

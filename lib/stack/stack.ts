@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { linesOf } from "../lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
+import { freePort } from "./free-port.ts";
 import { startPgBouncer, type PgBouncer } from "./pgbouncer.ts";
 
 export type ServiceName = "auth" | "product" | "order" | "gateway";
@@ -29,6 +30,8 @@ export interface StackOptions {
    */
   pgbouncer?: boolean;
   ports?: Partial<Record<ServiceName, number>>;
+  /** The gateway's admin listener (metrics); default 8100, or a free port when `ports` names the gateway's. */
+  gatewayAdminPort?: number;
   /** Extra environment for every service (JWT_SECRET, LOG_LEVEL, ...). */
   env?: Record<string, string>;
   /** Receives every line a service prints; default: prefixed on stdout. */
@@ -37,6 +40,8 @@ export interface StackOptions {
 
 export interface RunningStack {
   gatewayUrl: string;
+  /** Where the gateway serves its metrics (its admin listener). */
+  gatewayAdminUrl: string;
   authUrl: string;
   productUrl: string;
   orderUrl: string;
@@ -120,6 +125,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     ? { DATABASE_URL: pooler.url, DATABASE_SESSION_URL: databaseUrl, DATABASE_POOL_MODE: "transaction" }
     : { DATABASE_URL: databaseUrl };
   const ports: Record<ServiceName, number> = { auth: 8001, product: 8002, order: 8003, gateway: 8000, ...o.ports };
+  const adminPort = o.gatewayAdminPort ?? (o.ports?.gateway !== undefined ? freePort() : 8100);
   const urls = {
     auth: `http://127.0.0.1:${ports.auth}`,
     product: `http://127.0.0.1:${ports.product}`,
@@ -133,6 +139,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
     PRODUCT_PORT: String(ports.product),
     ORDER_PORT: String(ports.order),
     GATEWAY_PORT: String(ports.gateway),
+    GATEWAY_ADMIN_PORT: String(adminPort),
     AUTH_URL: urls.auth,
     PRODUCT_URL: urls.product,
     ORDER_URL: urls.order,
@@ -164,6 +171,7 @@ export async function startStack(o: StackOptions = {}): Promise<RunningStack> {
   }
   return {
     gatewayUrl: urls.gateway,
+    gatewayAdminUrl: `http://127.0.0.1:${adminPort}`,
     authUrl: urls.auth,
     productUrl: urls.product,
     orderUrl: urls.order,

@@ -17,6 +17,7 @@ const env = {
   GATEWAY_PORT: String(freePort()),
   AUTH_PORT: String(freePort()),
   PRODUCT_PORT: String(freePort()),
+  ORDER_PORT: String(freePort()),
   LOG_LEVEL: "warn",
 };
 const started: Subprocess[] = [];

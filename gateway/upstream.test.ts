@@ -1,0 +1,71 @@
+/** Retries across a batch: a request never fails because a batch-mate's answer did. */
+import { expect, test } from "bun:test";
+import type { UpstreamError, UpstreamResponse } from "./http1-pool.ts";
+import { Upstream, UpstreamCall } from "./upstream.ts";
+
+class Call extends UpstreamCall {
+  readonly headOnly = false;
+  readonly idempotent = true;
+  readonly done: Promise<number>;
+  private settle!: (status: number) => void;
+
+  constructor(
+    readonly batchKey: string | null,
+    private readonly extra = "",
+  ) {
+    super();
+    this.done = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  encode(host: string): Uint8Array {
+    return Buffer.from(`GET /products/deals HTTP/1.1\r\nhost: ${host}\r\n${this.extra}content-length: 0\r\n\r\n`);
+  }
+
+  answered(r: UpstreamResponse): void {
+    this.settle(r.status);
+  }
+
+  gaveUp(e: UpstreamError): void {
+    this.settle(e.kind === "timeout" ? 504 : 502);
+  }
+}
+
+test("batch-mates refused with 431 and Connection: close cost the others nothing: they are sent again alone", async () => {
+  const reads: number[] = [];
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket, data) {
+        const requests = data.toString("latin1").split("\r\n\r\n").filter(Boolean);
+        reads.push(requests.length);
+        let out = "";
+        for (const r of requests) {
+          if (r.includes("x-bad")) {
+            // As Bun.serve refuses a head it will not read: an answer, then the connection closed.
+            socket.write(`${out}HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+            socket.end();
+            return;
+          }
+          out += "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        }
+        socket.write(out);
+      },
+    },
+  });
+  const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${server.port}`)], { maxConnections: 8, timeoutMs: 2000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
+  // Idle connections for the retries to find, and the answer's size known: small.
+  const warm = Array.from({ length: 4 }, () => new Call("/products/deals"));
+  for (const w of warm) upstream.send(w);
+  await Promise.all(warm.map((w) => w.done));
+  // Four bad ones (one client pipelining them) among eight good ones, all in one turn.
+  const bad = () => new Call("/products/deals", "x-bad: 1\r\n");
+  const good = () => new Call("/products/deals");
+  const calls = [bad(), good(), bad(), good(), good(), bad(), good(), good(), bad(), good(), good(), good()];
+  for (const c of calls) upstream.send(c);
+  const statuses = await Promise.all(calls.map((c) => c.done));
+  expect(statuses).toEqual(calls.map((c) => ((c as unknown as { extra: string }).extra ? 431 : 200)));
+  expect(Math.max(...reads)).toBe(12); // they were batched
+  upstream.close();
+  server.stop(true);
+});
