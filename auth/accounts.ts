@@ -22,10 +22,10 @@ export interface AccountsDeps {
 }
 
 /** Seconds a shed client is told to wait: about what a full queue of this length takes to drain. */
-export const SHED_RETRY_AFTER_S = 1;
+const SHED_RETRY_AFTER_S = 1;
 
 /** The contract's 503 for work refused because too many hashes are waiting. */
-export const busy = (what: string) =>
+const busy = (what: string) =>
   new ApiError("UNAVAILABLE", `Too many ${what} at once; try again in a moment`, { retry_after: SHED_RETRY_AFTER_S }, { "retry-after": String(SHED_RETRY_AFTER_S) });
 
 export class Accounts {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { call, uniqueEmail } from "../lib/testing/http.ts";
 import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 
 useEndToEndTimeouts();
@@ -18,7 +18,7 @@ beforeAll(async () => {
   const stack = await testStack();
   authUrl = stack.authUrl;
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} });
-}, 60_000);
+}, STACK_START_TIMEOUT_MS);
 afterAll(() => sql.end());
 
 const storedHash = async (email: string) => ((await sql`select password_hash from auth.users where email = ${email}`)[0]?.password_hash ?? null) as string | null;
@@ -60,7 +60,7 @@ describe("a login storm on an auth with one hash at a time and a queue of two", 
       PASSWORD_HASH_CONCURRENCY: "1",
       PASSWORD_HASH_QUEUE: "2",
     });
-  }, 60_000);
+  }, STACK_START_TIMEOUT_MS);
   afterAll(() => auth.stop());
 
   test("what the queue holds is served, the rest is 503 UNAVAILABLE with Retry-After at once, and counted", async () => {
@@ -91,5 +91,5 @@ describe("a login storm on an auth with one hash at a time and a queue of two", 
     expect(verified).toBe(ok.length);
     // And the storm leaves nothing behind: the next login is served.
     expect((await call(auth.url, "POST", "/auth/login", { body: { email, password: "password1" } })).status).toBe(200);
-  }, 30_000);
+  });
 });

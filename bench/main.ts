@@ -12,13 +12,18 @@ const HELP = `bun bench [options]
 
 Starts the stack from the compiled executables (building them when they are missing or
 older than the sources) on its own embedded PostgreSQL, seeds users, products and 20 live
-deals, runs the scenarios and writes latest.json, latest.md and latest.svg.
+deals, runs the scenarios and writes latest.json, latest.md and latest.svg. Order scenarios
+make fresh deals for each run, mint their users' tokens with the stack's key, check the
+database's stock after each run (the bench fails when it does not add up), and order-spike
+runs once more on a second stack with ORDER_BATCHING=off.
 
   --quick                  the same scenarios, shorter (about a minute): for CI and a first look
   --runs N                 run every scenario N times and report medians (default 1)
   --only a,b               only these scenarios: ${SCENARIO_NAMES.join(", ")}
   --url URL                drive a running gateway instead (seeds data through it)
   --product-url URL        with --url: the product service behind it, for max-direct
+  --jwt-secret KEY         with --url: the system's JWT_SECRET (order scenarios need it)
+  --database-url URL       with --url: the system's PostgreSQL, for the stock check
   --source                 run the services from the sources, not the executables
   --gateway-workers N      gateway processes on one port (GATEWAY_WORKERS, default 1)
   --loadgen-processes N    load generator processes (default 2)
@@ -46,6 +51,8 @@ try {
       only: { type: "string" },
       url: { type: "string" },
       "product-url": { type: "string" },
+      "jwt-secret": { type: "string" },
+      "database-url": { type: "string" },
       source: { type: "boolean", default: false },
       "gateway-workers": { type: "string" },
       "loadgen-processes": { type: "string", default: "2" },
@@ -90,6 +97,7 @@ const loopbackUrl = (name: string, value: string | undefined): string | undefine
 const url = loopbackUrl("url", args.url);
 const productUrl = loopbackUrl("product-url", args["product-url"]);
 if (productUrl && !url) fail("--product-url goes with --url");
+if ((args["jwt-secret"] || args["database-url"]) && !url) fail("--jwt-secret and --database-url go with --url (the bench knows its own stack's)");
 const only = args.only?.split(",").map((s) => s.trim()).filter(Boolean);
 const unknown = only?.filter((name) => !SCENARIO_NAMES.includes(name)) ?? [];
 if (unknown.length) fail(`no scenario named ${unknown.join(", ")}; there are ${SCENARIO_NAMES.join(", ")}`);
@@ -103,6 +111,8 @@ try {
     out,
     url,
     productUrl,
+    jwtSecret: args["jwt-secret"],
+    databaseUrl: args["database-url"],
     mode: args.source ? "source" : "binary",
     loadgenProcesses: positiveInt("loadgen-processes", args["loadgen-processes"], 64)!,
     gatewayWorkers: positiveInt("gateway-workers", args["gateway-workers"], 64),

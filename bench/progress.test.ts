@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { PLAIN_LINE_EVERY_MS, Progress } from "./progress.ts";
 
-const second = (at: number) => ({ at, requests: 1000, errors: 0, p50_ms: 1, p99_ms: 2, max_ms: 3 });
+const second = (at: number) => ({ at, requests: 1000, errors: 0, created: 0, p50_ms: 1, p99_ms: 2, max_ms: 3 });
 
 test("piped: a line when a scenario starts, one every few seconds, one when it ends; no control characters", () => {
   let text = "";

@@ -31,7 +31,7 @@ export class Progress {
     this.durationMs = durationMs;
     this.lastLogged = 0;
     if (!this.enabled) return;
-    if (this.tty) this.draw({ at: -1000, requests: 0, errors: 0, p50_ms: 0, p99_ms: 0, max_ms: 0 });
+    if (this.tty) this.draw({ at: -1000, requests: 0, errors: 0, created: 0, p50_ms: 0, p99_ms: 0, max_ms: 0 });
     else this.write(`${name.padEnd(12)} started: ${Math.round(durationMs / 1000)} s\n`);
   }
 

@@ -5,8 +5,11 @@
 import { startLoad, type Interval } from "./loadgen/coordinator.ts";
 import { holdWindow, profileDuration } from "./loadgen/profile.ts";
 import { cpuPercent, sample, type ProcessGroup, type Sample } from "./process-sampler.ts";
+import type { RequestSpec } from "./loadgen/request-mix.ts";
+import type { Verdict } from "./order-targets.ts";
 import type { Progress } from "./progress.ts";
 import type { Scenario } from "./scenarios.ts";
+import type { StockCheck } from "./stock-check.ts";
 
 export interface ScenarioResult {
   name: string;
@@ -39,10 +42,38 @@ export interface ScenarioResult {
   /** Peak proportional set size in MB, per part. */
   rss_mb: Record<string, number>;
   timeline: (Interval & { cpu: Record<string, number> })[];
+  orders?: OrderFigures;
+}
+
+/** What an order scenario adds: orders placed and refused, fairness, the database's check. */
+export interface OrderFigures {
+  /** 201 answers: orders confirmed (and committed before the answer). */
+  confirmed: number;
+  /** 201 answers per second during the hold. */
+  confirmed_per_s: number;
+  /** The scenario's expected refusals, by status and code. */
+  refused: Record<string, number>;
+  /** 5xx answers (also among `errors`). */
+  server_errors: number;
+  /**
+   * How much later the last confirmed order was sent than the first one refused as sold out,
+   * in ms (0 or less: none was granted after a refusal); null when there were not both.
+   */
+  fairness_ms?: number | null;
+  /** Filled in after the run: the database's units against its orders. */
+  stock?: StockCheck;
+  /** The same load on a stack with ORDER_BATCHING=off, and this run's ratio to it. */
+  unbatched?: { confirmed_per_s: number; p99_ms: number; errors: number; ratio: number };
+  /** The order path's targets, met or missed. */
+  targets?: Verdict[];
 }
 
 export interface ScenarioRun {
   scenario: Scenario;
+  /** An order scenario's requests, made for the deals seeded for this run. */
+  requests?: RequestSpec[];
+  /** The signing key of the stack under load, for per-user requests. */
+  secret?: string;
   url: string;
   groups: Record<string, ProcessGroup>;
   loadgenProcesses: number;
@@ -52,7 +83,7 @@ export interface ScenarioRun {
 const ms = (us: number) => Math.round(us) / 1000;
 const SAMPLE_EVERY_MS = 250;
 
-export async function runScenario({ scenario, url, groups, loadgenProcesses, progress }: ScenarioRun): Promise<ScenarioResult> {
+export async function runScenario({ scenario, requests, secret, url, groups, loadgenProcesses, progress }: ScenarioRun): Promise<ScenarioResult> {
   const { hostname, port } = new URL(url);
   const profile = scenario.closed?.users ?? scenario.open!.rate;
   const durationMs = profileDuration(profile);
@@ -60,20 +91,21 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
   progress.begin(scenario.name, durationMs);
 
   const load = startLoad(
-    { hostname, port: Number(port), requests: scenario.requests, closed: scenario.closed, open: scenario.open, timeoutMs: scenario.timeoutMs },
+    { hostname, port: Number(port), requests: requests ?? scenario.requests, secret, expected: scenario.orders?.refusals, closed: scenario.closed, open: scenario.open, timeoutMs: scenario.timeoutMs },
     loadgenProcesses,
     (i) => progress.interval(i),
   );
   const all = { ...groups, loadgen: { pids: [process.pid, ...load.pids], tree: false } };
+  const startAt = await load.started;
   // Four samples a second from the load's start (each costs the coordinator CPU, so no more often),
   // so that windows and intervals have samples close to their edges.
   const samples: Sample[] = [];
-  const take = () => samples.push(sample(all, Date.now() - load.startAt));
+  const take = () => samples.push(sample(all, Date.now() - startAt));
   let every: ReturnType<typeof setInterval> | undefined;
   const first = setTimeout(() => {
     take();
     every = setInterval(take, SAMPLE_EVERY_MS);
-  }, Math.max(0, load.startAt - Date.now()));
+  }, Math.max(0, startAt - Date.now()));
   let result;
   try {
     result = await load.result;
@@ -83,7 +115,11 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
   }
   const window = pickWindow(samples, hold.fromMs, hold.toMs);
   const h = result.histogram;
-  const errorsByStatus = Object.fromEntries(Object.entries(result.outcomes).filter(([k]) => !(Number(k) < 400)));
+  const expected = new Set(scenario.orders?.refusals ?? []);
+  // "timeout" and "connection" parse as NaN: errors too.
+  const errorsByStatus = Object.fromEntries(Object.entries(result.outcomes).filter(([k]) => !(parseInt(k, 10) < 400) && !expected.has(k)));
+  const holdSeconds = Math.max(1, Math.ceil((hold.toMs - hold.fromMs) / 1000));
+  const inHold = result.timeline.filter((i) => i.at >= hold.fromMs && i.at < hold.toMs);
   const summary: ScenarioResult = {
     name: scenario.name,
     description: scenario.description,
@@ -92,7 +128,7 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
     duration_s: durationMs / 1000,
     hold_s: [hold.fromMs / 1000, hold.toMs / 1000],
     requests: result.requests,
-    rps: Math.round(result.timeline.filter((i) => i.at >= hold.fromMs && i.at < hold.toMs).reduce((s, i) => s + i.requests, 0) / Math.max(1, Math.ceil((hold.toMs - hold.fromMs) / 1000))),
+    rps: Math.round(inHold.reduce((s, i) => s + i.requests, 0) / holdSeconds),
     rps_overall: Math.round(result.requests / (durationMs / 1000)),
     p50_ms: ms(h.getValueAtPercentile(50)),
     p95_ms: ms(h.getValueAtPercentile(95)),
@@ -117,7 +153,19 @@ export async function runScenario({ scenario, url, groups, loadgenProcesses, pro
     rss_mb: peakMemory(samples),
     timeline: result.timeline.map((i) => ({ ...i, cpu: cpuAround(samples, i.at) })),
   };
-  progress.end(`${summary.rps.toLocaleString("en-US")} req/s at hold, p95 ${summary.p95_ms} ms, p99 ${summary.p99_ms} ms, errors ${summary.errors}`);
+  if (scenario.orders) {
+    const accepted = result.sent["201"];
+    const firstRefused = Math.min(...scenario.orders.refusals.map((k) => result.sent[k]?.[0] ?? Infinity));
+    summary.orders = {
+      confirmed: result.outcomes["201"] ?? 0,
+      confirmed_per_s: Math.round(inHold.reduce((s, i) => s + i.created, 0) / holdSeconds),
+      refused: Object.fromEntries(Object.entries(result.outcomes).filter(([k]) => expected.has(k))),
+      server_errors: Object.entries(result.outcomes).reduce((n, [k, v]) => (parseInt(k, 10) >= 500 ? n + v : n), 0),
+      ...(scenario.orders.fairness ? { fairness_ms: accepted && firstRefused < Infinity ? Math.round((accepted[1] - firstRefused) * 100) / 100 : null } : {}),
+    };
+  }
+  const orders = summary.orders ? `, ${summary.orders.confirmed.toLocaleString("en-US")} orders confirmed (${summary.orders.confirmed_per_s.toLocaleString("en-US")}/s at hold)` : "";
+  progress.end(`${summary.rps.toLocaleString("en-US")} req/s at hold, p95 ${summary.p95_ms} ms, p99 ${summary.p99_ms} ms, errors ${summary.errors}${orders}`);
   return summary;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Profile } from "./loadgen/profile.ts";
 import type { RequestSpec } from "./loadgen/request-mix.ts";
+import type { DealSpec, SeededDeal } from "./order-seed.ts";
 
 export type TargetName = "gateway" | "product" | "nginx";
 
@@ -12,6 +13,7 @@ export interface Scenario {
   name: string;
   description: string;
   target: TargetName;
+  /** Empty for an order scenario: its requests are made for each run's deals (`orders.requests`). */
   requests: RequestSpec[];
   closed?: { users: Profile; thinkMs: number };
   open?: { rate: Profile; maxConnections: number; lateMs: number; drainMs: number };
@@ -21,11 +23,26 @@ export interface Scenario {
    * model's rate is scaled to it): served and shed answers are reported apart.
    */
   overload?: number;
+  orders?: OrderSetup;
+}
+
+/** What an order scenario buys: fresh deals for each run, and the requests made on them. */
+export interface OrderSetup {
+  deals: DealSpec[];
+  requests(deals: SeededDeal[]): RequestSpec[];
+  /** Refusals the scenario provokes (a deal sold out): counted by reason, not as errors. */
+  refusals: string[];
+  /** Also run against a stack with ORDER_BATCHING=off (one transaction per order), for the ratio. */
+  unbatched?: boolean;
+  /** Report how much later the last accepted order was sent than the first refused one. */
+  fairness?: boolean;
 }
 
 export type Scale = "full" | "quick" | "tiny";
 
-export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read", "login-storm", "overload"];
+/** The order scenarios make their own deals and users; the others read the seeded catalog. */
+export const ORDER_SCENARIO_NAMES = ["order-spike", "sell-out", "sale", "order-rate"];
+export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway", "max-direct", "max-nginx", "max-db-read", "login-storm", "overload", ...ORDER_SCENARIO_NAMES];
 
 /** What `overload` assumes `max-gateway` does when it did not run before it (the README's last median). */
 export const ASSUMED_MAX_GATEWAY_RPS = 25_000;
@@ -44,10 +61,10 @@ const THINK_MS = 50;
 const TIMEOUT_MS = 10_000;
 
 /** Durations in seconds for each scale: [ramp up, hold, ramp down] and so on. */
-const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number; logins: number; overload: [number, number] }> = {
-  full: { spike: [30, 30, 10], arrival: [10, 30], max: 20, logins: 20, overload: [5, 20] },
-  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4, logins: 4, overload: [2, 4] },
-  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1, logins: 1, overload: [0.5, 1] },
+const DURATIONS: Record<Scale, { spike: [number, number, number]; arrival: [number, number]; max: number; logins: number; overload: [number, number]; orderSpike: [number, number, number]; sellOut: number; sale: number; orderRate: number }> = {
+  full: { spike: [30, 30, 10], arrival: [10, 30], max: 20, logins: 20, overload: [5, 20], orderSpike: [10, 30, 5], sellOut: 20, sale: 20, orderRate: 30 },
+  quick: { spike: [6, 6, 2], arrival: [3, 6], max: 4, logins: 4, overload: [2, 4], orderSpike: [2, 3, 1], sellOut: 2, sale: 3, orderRate: 3 },
+  tiny: { spike: [0.5, 1, 0.3], arrival: [0.5, 1], max: 1, logins: 1, overload: [0.5, 1], orderSpike: [1, 1, 0.3], sellOut: 0.6, sale: 1, orderRate: 0.5 },
 };
 
 /** Everyone signs in as the deal opens: each of these users logs in again as soon as answered (after the think time). */
@@ -59,7 +76,33 @@ export function overloadRate(scale: Scale, rps: number): Profile {
   return { start: Math.round(rps / 10), stages: [{ durationMs: seconds(d[0]), target: rps }, { durationMs: seconds(d[1]), target: rps }] };
 }
 
+/**
+ * Units on sale. The sell-out deal keeps its 5,000 units down to `quick` (it sells out in the
+ * first half second either way); a sale's deals shrink with its duration so that they still
+ * sell out part way through. Deals that must not run out get more units than any run can buy.
+ */
+const UNITS: Record<Scale, { sellOut: number; sale: number }> = {
+  full: { sellOut: 5000, sale: 1000 },
+  quick: { sellOut: 5000, sale: 200 },
+  tiny: { sellOut: 1000, sale: 40 },
+};
+const PLENTY = 2_000_000;
+/** What a sold-out deal is refused with: sold out (from memory) or not enough left. */
+const SOLD_OUT = ["400 DEAL_NOT_ACTIVE", "400 INSUFFICIENT_STOCK"];
+
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** One unit of one deal, as each user's own order. */
+const orderOf = (deal: SeededDeal, weight: number): RequestSpec => ({
+  weight,
+  method: "POST",
+  path: "/orders",
+  body: JSON.stringify({ items: [{ product_id: deal.product_id, deal_id: deal.id, quantity: 1 }] }),
+  perUser: true,
+});
+
+const flat = (rate: number, durationS: number): Profile => ({ start: rate, stages: [{ durationMs: seconds(durationS), target: rate }] });
+const OPEN = { maxConnections: 500, lateMs: 10, drainMs: 2000 };
 
 /** One spec per token with the weight split between them, so every user's token is used. */
 const withTokens = (tokens: string[], path: string, weight: number): RequestSpec[] =>
@@ -135,8 +178,67 @@ export function scenarios(scale: Scale, seeded: Seeded, withNginx: boolean): Sce
     timeoutMs: TIMEOUT_MS,
     overload: 3,
   });
+  list.push(...orderScenarios(scale));
   return list;
 }
+
+function orderScenarios(scale: Scale): Scenario[] {
+  const d = DURATIONS[scale];
+  const u = UNITS[scale];
+  const oneDeal = (deals: SeededDeal[]) => [orderOf(deals[0]!, 1)];
+  return [
+    {
+      name: "order-spike",
+      description: "the original's order test: VUs 10 → 500 → 0, no think time, each its own user, POST /orders of one unit of a live deal with stock to spare; beside it the same on a stack with ORDER_BATCHING=off",
+      target: "gateway",
+      requests: [],
+      closed: { users: { start: 10, stages: [{ durationMs: seconds(d.orderSpike[0]), target: 500 }, { durationMs: seconds(d.orderSpike[1]), target: 500 }, { durationMs: seconds(d.orderSpike[2]), target: 0 }] }, thinkMs: 0 },
+      timeoutMs: TIMEOUT_MS,
+      orders: { deals: [{ stock: PLENTY, maxPerUser: null }], requests: oneDeal, refusals: [], unbatched: true },
+    },
+    {
+      name: "sell-out",
+      description: `open model, 10,000 orders/s on one deal of ${u.sellOut.toLocaleString("en-US")} units with max_per_user 1, every request another user`,
+      target: "gateway",
+      requests: [],
+      open: { rate: flat(10_000, d.sellOut), ...OPEN },
+      timeoutMs: TIMEOUT_MS,
+      orders: { deals: [{ stock: u.sellOut, maxPerUser: 1 }], requests: oneDeal, refusals: SOLD_OUT, fairness: true },
+    },
+    {
+      name: "sale",
+      description: `open model, 10,000 req/s of a sale: 80 % GET /products/deals, 10 % GET /products/deals/{id}, 10 % POST /orders over 5 deals of ${u.sale.toLocaleString("en-US")} units, until they sell out and after`,
+      target: "gateway",
+      requests: [],
+      open: { rate: flat(10_000, d.sale), ...OPEN },
+      timeoutMs: TIMEOUT_MS,
+      orders: {
+        deals: Array.from({ length: 5 }, () => ({ stock: u.sale, maxPerUser: null })),
+        requests: (deals) => [
+          { weight: 0.8, method: "GET", path: "/products/deals" },
+          ...deals.map((deal): RequestSpec => ({ weight: 0.1 / deals.length, method: "GET", path: `/products/deals/${deal.id}` })),
+          ...deals.map((deal) => orderOf(deal, 0.1 / deals.length)),
+        ],
+        refusals: SOLD_OUT,
+      },
+    },
+    {
+      name: "order-rate",
+      description: "open model, 5,000 orders/s of one unit of a live deal with stock to spare, every request another user; latency from each request's due time",
+      target: "gateway",
+      requests: [],
+      open: { rate: flat(5_000, d.orderRate), ...OPEN },
+      timeoutMs: TIMEOUT_MS,
+      orders: { deals: [{ stock: PLENTY, maxPerUser: null }], requests: oneDeal, refusals: [] },
+    },
+  ];
+}
+
+/**
+ * The original's order load test: 500 VUs without think time on POST /orders, with stock
+ * taken in Redis and orders written asynchronously, so an order already answered could be lost.
+ */
+export const ORIGINAL_ORDERS = { stage: "original: stock in Redis, orders written asynchronously (an answered order could be lost)", rps: 2668, p95_ms: 162 };
 
 /** Where the original system's figures were published. */
 export const ORIGINAL_SOURCE = "the public flash-deals project's deal-traffic-spike write-up (its k6 spike test of the FastAPI gateway, the pooled client and Kong)";

@@ -8,7 +8,7 @@ const USERS = 10;
 const PRODUCTS = 40;
 const LIVE_DEALS = 20;
 
-async function post(base: string, path: string, body: unknown, token?: string): Promise<any> {
+export async function post(base: string, path: string, body: unknown, token?: string): Promise<any> {
   const res = await fetch(base + path, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },

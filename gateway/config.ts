@@ -1,6 +1,7 @@
-import { defineSettings, httpUrls, int, port, serviceSettings, text, type SettingsOf } from "../lib/config.ts";
+import { ConfigError, defineSettings, httpUrls, int, port, serviceSettings, setting, text, type SettingsOf } from "../lib/config.ts";
 import { jwtSecret } from "../lib/jwt-secret.ts";
 import { DEFAULT_EDGE_LIMITS as D, type EdgeLimits } from "./edge-limits.ts";
+import { TrustedProxies } from "./trusted-proxies.ts";
 
 const MS = { min: 100, max: 600_000 };
 
@@ -31,6 +32,19 @@ export const GATEWAY_SETTINGS = defineSettings("gateway", {
   subjectPerSecond: int({ env: "RATE_LIMIT_SUBJECT_PER_SECOND", default: 1000, min: 0, max: 10_000_000, help: "protected writes (not GET/HEAD) per token subject per second, then 429 with Retry-After; 0: off" }),
   subjectBurst: int({ env: "RATE_LIMIT_SUBJECT_BURST", default: 5000, min: 1, max: 10_000_000, help: "... that many at once" }),
   addressPerSecond: int({ env: "RATE_LIMIT_ADDRESS_PER_SECOND", default: 20_000, min: 0, max: 10_000_000, help: "protected writes per client address per second; 0: off" }),
+  trustedProxies: setting({
+    env: "TRUSTED_PROXIES",
+    shownDefault: undefined,
+    range: "addresses and CIDRs, comma-separated",
+    help: "load balancers whose PROXY protocol header (v1, v2) or X-Forwarded-For (its rightmost hop not one of them) names the client; from anyone else both are ignored",
+    parse: (v) => {
+      try {
+        return new TrustedProxies(v === undefined ? [] : v.split(",").map((e) => e.trim()).filter(Boolean));
+      } catch (e) {
+        throw new ConfigError(`TRUSTED_PROXIES: ${(e as Error).message}`);
+      }
+    },
+  }),
   addressBurst: int({ env: "RATE_LIMIT_ADDRESS_BURST", default: 50_000, min: 1, max: 10_000_000, help: "... that many at once" }),
 });
 

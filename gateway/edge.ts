@@ -29,6 +29,7 @@ import { Outbox, type Budget } from "./outbox.ts";
 import type { ProxyReply, RequestProxy } from "./proxy.ts";
 import { frameRequest, type RequestFrame } from "./request-framing.ts";
 import { parseSimpleHead, type SimpleRequestHead } from "./request-head.ts";
+import { readProxyHeader, type TrustedProxies } from "./trusted-proxies.ts";
 
 export interface EdgeOptions {
   hostname: string;
@@ -42,6 +43,8 @@ export interface EdgeOptions {
   /** Largest request body. */
   bodyLimit: number;
   limits?: Partial<EdgeLimits>;
+  /** Load balancers whose word on the client's address is taken (PROXY protocol, X-Forwarded-For). */
+  trustedProxies?: TrustedProxies;
   log: Logger;
 }
 
@@ -69,7 +72,7 @@ interface EdgeState {
   readonly limits: EdgeLimits;
   readonly connections: Set<ClientConnection>;
   readonly perAddress: Map<string, number>;
-  readonly tunnels: Map<number, string>;
+  readonly tunnels: Map<number, Tunnel>;
   /** Bytes waiting in every client's and tunnel's outbox. */
   readonly budget: Budget;
   /** Requests taken and not yet answered, in the whole process. */
@@ -173,14 +176,46 @@ class ClientConnection {
   /** Requests taken, and how many when the idle timeout last fired. */
   private requests = 0;
   private requestsAtTimeout = 0;
-  readonly clientIp: string;
+  /** The peer's address (what the connection caps count). */
+  readonly peerIp: string;
+  /** The client's: the peer's, or what a trusted proxy said in a PROXY header. */
+  clientIp: string;
+  /** A trusted proxy's connection: its PROXY header not looked for yet; its X-Forwarded-For believed. */
+  private proxyHeaderPending: boolean;
+  private believeForwarded: boolean;
 
   constructor(
     readonly socket: Socket<ClientConnection>,
     readonly edge: EdgeState,
+    trusted: boolean,
   ) {
-    this.clientIp = socket.remoteAddress;
+    this.peerIp = socket.remoteAddress;
+    this.clientIp = this.peerIp;
+    this.proxyHeaderPending = trusted;
+    this.believeForwarded = trusted;
     this.out = new Outbox(edge.budget);
+  }
+
+  /** The client a request comes from. */
+  private clientOf(forwardedFor: string | null): string {
+    return this.believeForwarded ? this.edge.o.trustedProxies!.clientFrom(this.clientIp, forwardedFor) : this.clientIp;
+  }
+
+  /** A trusted proxy's connection may start with a PROXY header: false while more of it is needed. */
+  private readProxyHeader(): boolean {
+    const header = readProxyHeader(this.buf!);
+    if (header === "incomplete") return false;
+    this.proxyHeaderPending = false;
+    if (header === "none") return true;
+    if (header === "invalid") {
+      this.refuse(400, "BAD_REQUEST", "Malformed PROXY protocol header");
+      return false;
+    }
+    if (header.source !== null) this.clientIp = header.source;
+    // A layer-4 proxy: what the client writes in X-Forwarded-For is the client's own word.
+    this.believeForwarded = false;
+    this.buf = this.buf!.length === header.length ? null : this.buf!.subarray(header.length);
+    return true;
   }
 
   get buffered(): number {
@@ -196,6 +231,7 @@ class ClientConnection {
       return;
     }
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.proxyHeaderPending && !this.readProxyHeader()) return;
     this.consume();
   }
 
@@ -317,7 +353,7 @@ class ClientConnection {
   /** Hands a request to the proxy; a bug there costs that request a 500, not the connection its answers. */
   private forward(head: SimpleRequestHead, answer: Answer): boolean {
     try {
-      return this.edge.o.proxy.forward(head, this.clientIp, answer);
+      return this.edge.o.proxy.forward(head, this.believeForwarded ? this.clientOf(head.forwardedFor) : this.clientIp, answer);
     } catch (e) {
       this.edge.o.log.error("unhandled error", { method: head.method, path: head.path, ...describeError(e) });
       answer.own(errorResponse("INTERNAL_ERROR", "Internal error"));
@@ -332,7 +368,7 @@ class ClientConnection {
     this.answers.push(answer);
     this.tunnelled = answer;
     this.tunnel ??= new Tunnel(this, this.edge);
-    this.tunnel.begin(answer, frame.method === "HEAD");
+    this.tunnel.begin(answer, frame.method === "HEAD", this.clientOf(frame.forwardedFor));
     let head: Uint8Array = buf.subarray(at, end + 4);
     // Bun's server takes the first segment of a path without a Host for the host: give it one.
     if (frame.http10 && !frame.hasHost) head = Buffer.concat([buf.subarray(at, buf.indexOf("\r\n", at) + 2), Buffer.from("host: gateway\r\n"), buf.subarray(buf.indexOf("\r\n", at) + 2, end + 4)]);
@@ -577,9 +613,9 @@ class ClientConnection {
     this.tunnel = null;
     const edge = this.edge;
     if (!edge.connections.delete(this)) return;
-    const n = edge.perAddress.get(this.clientIp)! - 1;
-    if (n === 0) edge.perAddress.delete(this.clientIp);
-    else edge.perAddress.set(this.clientIp, n);
+    const n = (edge.perAddress.get(this.peerIp) ?? 1) - 1;
+    if (n <= 0) edge.perAddress.delete(this.peerIp);
+    else edge.perAddress.set(this.peerIp, n);
     if (edge.connections.size === 0) edge.onAllClosed?.();
   }
 }
@@ -612,11 +648,14 @@ class Tunnel {
   private answer: Answer | null = null;
   private scanner: AnswerScanner | null = null;
   private paused = false;
+  /** The client of the request the app has now, for the app's x-forwarded-for. */
+  clientIp: string;
 
   constructor(
     private readonly client: ClientConnection,
     private readonly edge: EdgeState,
   ) {
+    this.clientIp = client.clientIp;
     this.out = new Outbox(edge.budget);
     const app = edge.o.app;
     Bun.connect<Tunnel>({
@@ -636,7 +675,7 @@ class Tunnel {
         if (this.closed) return socket.terminate();
         this.socket = socket;
         this.port = socket.localPort;
-        edge.tunnels.set(this.port, client.clientIp);
+        edge.tunnels.set(this.port, this);
         for (const bytes of this.pending!) this.out.write(socket, bytes);
         this.pending = null;
       },
@@ -647,7 +686,8 @@ class Tunnel {
     );
   }
 
-  begin(answer: Answer, headOnly: boolean): void {
+  begin(answer: Answer, headOnly: boolean, clientIp: string): void {
+    this.clientIp = clientIp;
     this.answer = answer;
     this.scanner = new AnswerScanner(headOnly);
   }
@@ -748,13 +788,15 @@ export function startEdge(o: EdgeOptions): Edge {
       open(socket) {
         const ip = socket.remoteAddress;
         const fromThere = state.perAddress.get(ip) ?? 0;
-        if (state.connections.size >= limits.maxConnections || fromThere >= limits.maxConnectionsPerAddress) {
+        // A trusted load balancer carries many clients: only the total cap applies to it.
+        const trusted = o.trustedProxies?.trusts(ip) ?? false;
+        if (state.connections.size >= limits.maxConnections || (!trusted && fromThere >= limits.maxConnectionsPerAddress)) {
           // Refused cheaply: one write, no state; the connections already open are served as before.
           state.shed.connections++;
           socket.end(CONNECTIONS_REFUSED);
           return;
         }
-        const conn = new ClientConnection(socket, state);
+        const conn = new ClientConnection(socket, state, trusted);
         socket.data = conn;
         socket.setNoDelay(true);
         socket.timeout(o.idleTimeoutS);
@@ -771,7 +813,7 @@ export function startEdge(o: EdgeOptions): Edge {
   });
   return {
     port: listener.port,
-    clientOf: (port) => state.tunnels.get(port),
+    clientOf: (port) => state.tunnels.get(port)?.clientIp,
     stats: () => ({ connections: state.connections.size, bufferedBytes: state.budget.bytes, inFlight: state.inFlight, shed: { ...state.shed } }),
     stop() {
       state.stopping = true;

@@ -63,7 +63,7 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
   listenApp(app, { port: 0, host: "127.0.0.1", maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs });
   const reusePort = config.workers > 1;
   try {
-    edge = startEdge({ hostname: config.host, port: config.port, reusePort, app: { hostname: "127.0.0.1", port: app.server!.port! }, proxy, idleTimeoutS: IDLE_TIMEOUT_S, bodyLimit: config.bodyLimit, limits: edgeLimitsOf(config), log });
+    edge = startEdge({ hostname: config.host, port: config.port, reusePort, app: { hostname: "127.0.0.1", port: app.server!.port! }, proxy, idleTimeoutS: IDLE_TIMEOUT_S, bodyLimit: config.bodyLimit, limits: edgeLimitsOf(config), trustedProxies: config.trustedProxies.size > 0 ? config.trustedProxies : undefined, log });
   } catch (e) {
     await app.server?.stop(true);
     throw listenFailure(e, config.port, config.host);

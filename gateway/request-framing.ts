@@ -30,6 +30,8 @@ export interface RequestFrame {
   requestId: string | null;
   /** Header lines, as Bun counts them against its limit. */
   headers: number;
+  /** X-Forwarded-For as sent (believed only from a trusted proxy). */
+  forwardedFor: string | null;
 }
 
 const TOKEN = new Uint8Array(128);
@@ -67,6 +69,7 @@ export function frameRequest(text: string): RequestFrame | null {
     authorization: null,
     requestId: null,
     headers: 0,
+    forwardedFor: null,
   };
   let encodings = 0;
   let start = lineEnd === -1 ? text.length : lineEnd + 2;
@@ -93,6 +96,7 @@ export function frameRequest(text: string): RequestFrame | null {
     } else if (length === 6 && isNamed(text, start, "expect")) frame.expectContinue = value().toLowerCase() === "100-continue";
     else if (length === 13 && isNamed(text, start, "authorization")) frame.authorization = value();
     else if (length === 12 && isNamed(text, start, "x-request-id")) frame.requestId = value();
+    else if (length === 15 && isNamed(text, start, "x-forwarded-for")) frame.forwardedFor = frame.forwardedFor === null ? value() : `${frame.forwardedFor}, ${value()}`;
     start = end + 2;
   }
   if (frame.chunked && (frame.contentLength !== -1 || http10)) return null;

@@ -18,6 +18,7 @@ describe("parseSimpleHead takes", () => {
       headerLines: "Accept: */*\r\nAuthorization: \t Bearer abc \r\nx-a: 1\r\nAccept-Language: en\r\n",
       close: false,
       headers: 8,
+      forwardedFor: "6.6.6.6",
     });
   });
 

@@ -98,7 +98,7 @@ const FLAGS = {
 };
 
 /** Where `--healthcheck` asks: the service's own port, on loopback when it listens on every address. */
-export function readinessUrl(port: number, host: string): string {
+function readinessUrl(port: number, host: string): string {
   const loopback = host === "0.0.0.0" || host === "::" || host === "";
   const address = loopback ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return `http://${address}:${port}/ready`;

@@ -22,10 +22,12 @@ class VirtualUser {
   done: Promise<void>;
   private finish!: () => void;
 
+  /** `slot`: this process's number for the user, so that it keeps its own token throughout. */
   constructor(
     private readonly target: LoadTarget,
     private readonly thinkMs: number,
     private readonly ended: () => boolean,
+    private readonly slot: number,
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
     void this.next();
@@ -51,11 +53,12 @@ class VirtualUser {
         return;
       }
     }
-    this.conn.send(this.target.mix.pick(), (outcome) => this.completed(intended, outcome));
+    const sentAt = performance.timeOrigin + performance.now();
+    this.conn.send(this.target.mix.pick(this.slot), (outcome, code) => this.completed(intended, outcome, code, sentAt));
   }
 
-  private completed(intended: number, outcome: Outcome): void {
-    this.target.recorder.record(performance.now() - intended, outcome);
+  private completed(intended: number, outcome: Outcome, code?: string, sentAt?: number): void {
+    this.target.recorder.record(performance.now() - intended, outcome, code, sentAt);
     const pause = typeof outcome === "number" ? this.thinkMs : Math.max(this.thinkMs, RECONNECT_BACKOFF_MS);
     if (pause > 0) setTimeout(() => void this.next(), pause);
     else void this.next();
@@ -70,11 +73,12 @@ export async function runClosedModel(target: LoadTarget, model: ClosedModel, sta
   const stopDeadlines = watchDeadlines(target, function* () {
     for (const u of everyone) if (u.connection) yield u.connection;
   });
+  let slots = 0;
   const adjust = () => {
     const total = Math.round(valueAt(model.users, performance.now() - startedAt));
     const want = shareOf(total, model.share.index, model.share.count);
     while (active.length < want) {
-      const user = new VirtualUser(target, model.thinkMs, ended);
+      const user = new VirtualUser(target, model.thinkMs, ended, slots++);
       active.push(user);
       everyone.add(user);
       void user.done.then(() => everyone.delete(user));

@@ -9,11 +9,14 @@ import { ResponseParser } from "./response-parser.ts";
 /** An HTTP status, or why no response came. */
 export type Outcome = number | "timeout" | "connection";
 
+/** Called once per request: its outcome and, for an error answer that names one, its code. */
+export type OnDone = (outcome: Outcome, code?: string) => void;
+
 export class HttpConnection {
   private socket: Socket<HttpConnection> | null = null;
   private unsent: Uint8Array | null = null;
-  private onDone: ((outcome: Outcome) => void) | null = null;
-  private readonly parser = new ResponseParser((status, close) => this.settle(status, close));
+  private onDone: OnDone | null = null;
+  private readonly parser = new ResponseParser((status, close, code) => this.settle(status, close, code));
   /** When the request in flight was written (performance.now()), or -1 when idle. */
   sentAt = -1;
   closed = false;
@@ -47,7 +50,7 @@ export class HttpConnection {
     return this.onDone !== null;
   }
 
-  send(request: Uint8Array, onDone: (outcome: Outcome) => void): void {
+  send(request: Uint8Array, onDone: OnDone): void {
     if (!this.idle) throw new Error("send on a busy or closed connection");
     this.onDone = onDone;
     this.sentAt = performance.now();
@@ -83,13 +86,13 @@ export class HttpConnection {
     }
   }
 
-  private settle(status: number, close: boolean): void {
+  private settle(status: number, close: boolean, code: string | undefined): void {
     const done = this.onDone;
     this.onDone = null;
     this.sentAt = -1;
     // Marked before the callback, which may send the next request at once.
     if (close) this.close();
-    done?.(status);
+    done?.(status, code);
   }
 
   private lost(): void {

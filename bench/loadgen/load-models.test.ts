@@ -7,6 +7,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { startLoad } from "./coordinator.ts";
 
 let stallUntil = 0;
+// /orders: the subject of each request's token, and a stock that runs out
+const subjects: string[] = [];
+const perConnection = new Map<string, Set<string>>();
+let stock = 0;
 let concurrent = 0;
 let peakConcurrent = 0;
 const server = Bun.serve({
@@ -20,6 +24,17 @@ const server = Bun.serve({
       if (path === "/stall" && Date.now() < stallUntil) await Bun.sleep(stallUntil - Date.now());
       if (path === "/slow") await Bun.sleep(20);
       if (path === "/unavailable") return new Response("no", { status: 503 });
+      if (path === "/orders") {
+        const token = req.headers.get("authorization")!.slice("Bearer ".length);
+        const sub = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).sub as string;
+        subjects.push(sub);
+        const from = String(server.requestIP(req)?.port);
+        perConnection.set(from, (perConnection.get(from) ?? new Set()).add(sub));
+        expect(await req.json()).toEqual({ items: [{ quantity: 1 }] });
+        if (stock <= 0) return Response.json({ error: "INSUFFICIENT_STOCK", message: "sold out" }, { status: 400 });
+        stock--;
+        return Response.json({ status: "confirmed" }, { status: 201 });
+      }
       return new Response("x".repeat(1000));
     } finally {
       concurrent--;
@@ -55,10 +70,43 @@ describe("load generator", () => {
     expect(r.requests).toBeGreaterThan(6 * 12);
   });
 
+  const order = { weight: 1, method: "POST" as const, path: "/orders", body: JSON.stringify({ items: [{ quantity: 1 }] }), perUser: true };
+  const secret = "load-model-test-secret-0123456789abcdef";
+
+  test("open model with per-user requests: every request another user; expected refusals are no errors; send times per outcome", async () => {
+    subjects.length = 0;
+    stock = 150;
+    const r = await startLoad({ ...spec("/orders"), requests: [order], secret, expected: ["400 INSUFFICIENT_STOCK"], open: { rate: { start: 400, stages: [{ durationMs: 1000, target: 400 }] }, maxConnections: 4, lateMs: 10, drainMs: 2000 } }, 2).result;
+    expect(r.requests).toBe(400);
+    expect(new Set(subjects).size).toBe(400);
+    expect(r.outcomes).toEqual({ "201": 150, "400 INSUFFICIENT_STOCK": 250 });
+    expect(r.errors).toBe(0);
+    expect(r.timeline.reduce((s, i) => s + i.created, 0)).toBe(150);
+    // One server answering in turn: every confirmed order was sent before the first refusal.
+    const [firstConfirmed, lastConfirmed] = r.sent["201"]!;
+    const [firstRefused] = r.sent["400 INSUFFICIENT_STOCK"]!;
+    expect(firstConfirmed).toBeLessThanOrEqual(lastConfirmed);
+    expect(lastConfirmed).toBeLessThan(firstRefused);
+    expect(Math.abs(firstConfirmed - (performance.timeOrigin + performance.now()))).toBeLessThan(5000);
+  });
+
+  test("closed model with per-user requests: each virtual user keeps a user of its own", async () => {
+    subjects.length = 0;
+    perConnection.clear();
+    stock = 1e9;
+    const r = await startLoad({ ...spec("/orders"), requests: [order], secret, closed: { users: { start: 6, stages: [{ durationMs: 500, target: 6 }] }, thinkMs: 5 } }, 2).result;
+    expect(r.errors).toBe(0);
+    expect(r.requests).toBeGreaterThan(60);
+    expect(new Set(subjects).size).toBe(6);
+    // a virtual user keeps its connection, so each connection saw one user
+    for (const subs of perConnection.values()) expect(subs.size).toBe(1);
+  });
+
   test("open model: a stalled server shows in the latencies of every request due meanwhile", async () => {
     // 200 req/s for 1.5 s on one connection; the server answers nothing for 400 ms at 0.5 s.
     const load = startLoad({ ...spec("/stall"), open: { rate: { start: 200, stages: [{ durationMs: 1500, target: 200 }] }, maxConnections: 1, lateMs: 10, drainMs: 2000 } }, 1);
-    setTimeout(() => (stallUntil = Date.now() + 400), Math.max(0, load.startAt + 500 - Date.now()));
+    const startAt = await load.started;
+    setTimeout(() => (stallUntil = Date.now() + 400), Math.max(0, startAt + 500 - Date.now()));
     const r = await load.result;
     expect(r.errors).toBe(0);
     expect(r.scheduled).toBe(300);

@@ -27,6 +27,38 @@ export interface OpenModelResult {
   connections: number;
 }
 
+/** This process's due times (ms since the start), in order: its share of the rate, evenly spaced. */
+class Schedule {
+  private readonly durationMs: number;
+  next: number;
+
+  constructor(private readonly model: Pick<OpenModel, "rate" | "share">) {
+    this.durationMs = profileDuration(model.rate);
+    // Offsets the processes' schedules so that together they arrive evenly.
+    this.next = (model.share.index * 1000) / model.share.count / this.rateAt(0);
+  }
+
+  private rateAt(atMs: number): number {
+    return Math.max(1e-3, valueAt(this.model.rate, atMs) / this.model.share.count);
+  }
+
+  /** The next due time at or before `now`, or -1. */
+  take(now: number): number {
+    if (this.next > now || this.next >= this.durationMs) return -1;
+    const due = this.next;
+    this.next += 1000 / this.rateAt(due);
+    return due;
+  }
+}
+
+/** How many requests this process will send over the whole run (what its users are made for). */
+export function scheduledCount(model: Pick<OpenModel, "rate" | "share">): number {
+  const schedule = new Schedule(model);
+  let n = 0;
+  while (schedule.take(Infinity) >= 0) n++;
+  return n;
+}
+
 export async function runOpenModel(target: LoadTarget, model: OpenModel, startedAt: number): Promise<OpenModelResult> {
   const durationMs = profileDuration(model.rate);
   const all = new Set<HttpConnection>();
@@ -37,15 +69,14 @@ export async function runOpenModel(target: LoadTarget, model: OpenModel, started
   let head = 0;
   const result: OpenModelResult = { scheduled: 0, late: 0, dropped: 0, connections: 0 };
 
-  const rateHere = (atMs: number) => Math.max(1e-3, valueAt(model.rate, atMs) / model.share.count);
-  // Offsets the processes' schedules so that together they arrive evenly.
-  let nextDue = (model.share.index * 1000) / model.share.count / rateHere(0);
+  const schedule = new Schedule(model);
 
   const send = (conn: HttpConnection, due: number) => {
     const sendAt = performance.now() - startedAt;
     if (sendAt - due > model.lateMs) result.late++;
-    conn.send(target.mix.pick(), (outcome) => {
-      target.recorder.record(performance.now() - startedAt - due, outcome);
+    const sentAt = performance.timeOrigin + startedAt + sendAt;
+    conn.send(target.mix.pick(-1), (outcome, code) => {
+      target.recorder.record(performance.now() - startedAt - due, outcome, code, sentAt);
       if (conn.closed) all.delete(conn);
       else idle.push(conn);
       dispatch();
@@ -93,10 +124,9 @@ export async function runOpenModel(target: LoadTarget, model: OpenModel, started
 
   const tick = () => {
     const now = performance.now() - startedAt;
-    while (nextDue <= now && nextDue < durationMs) {
-      waiting.push(nextDue);
+    for (let due = schedule.take(now); due >= 0; due = schedule.take(now)) {
+      waiting.push(due);
       result.scheduled++;
-      nextDue += 1000 / rateHere(nextDue);
     }
     dispatch();
   };

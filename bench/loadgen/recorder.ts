@@ -1,7 +1,9 @@
 /**
  * What one generator process saw in one interval: a latency histogram (microseconds, HDR,
  * 3 significant digits) and counts by outcome. Intervals travel to the coordinator encoded,
- * and are merged there, so percentiles over several processes stay exact.
+ * and are merged there, so percentiles over several processes stay exact. Over the whole run
+ * it also keeps, per outcome, when the first and the last request with it were sent, which
+ * is what tells whether a sold-out deal was granted in the order requests were sent.
  */
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from "hdr-histogram-js";
 import type { Outcome } from "./http-connection.ts";
@@ -22,8 +24,17 @@ export const newHistogram = (): Histogram => build({ lowestDiscernibleValue: 1, 
 
 export const decodeHistogram = (encoded: string): Histogram => decodeFromCompressedBase64(encoded);
 
-/** A status of 400 or more, a timeout or a lost connection is an error, as k6 counts them. */
-const isError = (outcome: Outcome): boolean => typeof outcome !== "number" || outcome >= 400;
+/** First and last send time (epoch ms) of the requests that had one outcome. */
+export type SentSpan = [first: number, last: number];
+
+/** How an outcome is counted: its status, with the error code when the answer named one. */
+const outcomeKey = (outcome: Outcome, code?: string): string => (code === undefined ? String(outcome) : `${outcome} ${code}`);
+
+/**
+ * A status of 400 or more, a timeout or a lost connection is an error, as k6 counts them,
+ * except the answers a scenario expects (an order refused because the deal sold out).
+ */
+const isError = (outcome: Outcome, key: string, expected: ReadonlySet<string>): boolean => (typeof outcome !== "number" || outcome >= 400) && !expected.has(key);
 
 export class Recorder {
   private histogram = newHistogram();
@@ -32,16 +43,32 @@ export class Recorder {
   private outcomes: Record<string, number> = {};
   private requests = 0;
   private errors = 0;
+  private readonly sent: Record<string, SentSpan> = {};
 
-  record(latencyMs: number, outcome: Outcome): void {
+  /** `expected`: outcome keys (see outcomeKey) that are not errors. */
+  constructor(private readonly expected: ReadonlySet<string> = new Set()) {}
+
+  /** `sentAt`: when the request was written, in epoch ms (comparable across processes). */
+  record(latencyMs: number, outcome: Outcome, code?: string, sentAt?: number): void {
     const us = Math.min(120_000_000, Math.max(1, Math.round(latencyMs * 1000)));
     this.histogram.recordValue(us);
     if (typeof outcome === "number" && outcome < 400) this.served.recordValue(us);
     else if (outcome === 503) this.shed.recordValue(us);
     this.requests++;
-    if (isError(outcome)) this.errors++;
-    const key = String(outcome);
+    const key = outcomeKey(outcome, code);
+    if (isError(outcome, key, this.expected)) this.errors++;
     this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
+    if (sentAt !== undefined) {
+      const span = this.sent[key];
+      if (span === undefined) this.sent[key] = [sentAt, sentAt];
+      else if (sentAt < span[0]) span[0] = sentAt;
+      else if (sentAt > span[1]) span[1] = sentAt;
+    }
+  }
+
+  /** Per outcome, the first and last send time over the whole run. */
+  sentSpans(): Record<string, SentSpan> {
+    return this.sent;
   }
 
   /** Hands over the interval so far and starts a new one. */

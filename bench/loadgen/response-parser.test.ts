@@ -42,6 +42,30 @@ describe("the load generator's response parser", () => {
     expect(busy).toBe(true);
   });
 
+  test("reads the error code of a 4xx/5xx answer, however the stream is split, and nothing else", () => {
+    const refusal = '{"error":"INSUFFICIENT_STOCK","message":"Only 0 left","details":{"deal_id":"x"}}';
+    const stream = Buffer.from(
+      [
+        `HTTP/1.1 400 Bad Request\r\nContent-Length: ${refusal.length}\r\n\r\n${refusal}`,
+        'HTTP/1.1 201 Created\r\nContent-Length: 19\r\n\r\n{"error":"IGNORED"}',
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\nno",
+      ].join(""),
+      "latin1",
+    );
+    const expected = [
+      [400, "INSUFFICIENT_STOCK"],
+      [201, undefined],
+      [503, undefined],
+    ];
+    for (let cut = 1; cut < stream.length; cut += 7) {
+      const seen: [number, string | undefined][] = [];
+      const parser = new ResponseParser((status, _close, code) => seen.push([status, code]));
+      parser.push(stream.subarray(0, cut));
+      parser.push(stream.subarray(cut));
+      expect({ cut, seen }).toEqual({ cut, seen: expected as [number, string | undefined][] });
+    }
+  });
+
   test("garbage is refused instead of being counted as a response", () => {
     expect(() => parseIn([Buffer.from("SSH-2.0-OpenSSH\r\n\r\n")])).toThrow();
     expect(() => parseIn([Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")])).toThrow();

@@ -2,11 +2,16 @@
  * Finds where each HTTP/1.1 response ends in a byte stream, without building strings for
  * the body: the generator only needs the status and the moment the last byte arrived.
  * Handles Content-Length, chunked bodies and bodiless statuses, across any split of the
- * stream into chunks.
+ * stream into chunks. The one thing read from a body is the contract's error code of a
+ * small 4xx/5xx answer, so that refusals can be counted by reason.
  */
 
 const LF = 10;
 const MAX_HEAD = 64 * 1024;
+// Error bodies are a few hundred bytes; a larger one is not read for its code.
+const MAX_CAPTURED = 4096;
+// The contract's error body: {"error": "CODE", "message": ..., "details": ...}
+const CODE = /"error"\s*:\s*"([A-Za-z0-9_]{1,64})"/;
 
 export class ResponseParser {
   private head: Buffer | null = null; // an incomplete head carried over from the last chunk
@@ -16,9 +21,13 @@ export class ResponseParser {
   private chunkLine = ""; // an incomplete chunk-size line
   private status = 0;
   private closing = false;
+  private captured: string | null = null; // the body so far, of an error answer whose code is read
 
-  /** `close` is true when the server said it closes the connection after this response. */
-  constructor(private readonly onResponse: (status: number, close: boolean) => void) {}
+  /**
+   * `close` is true when the server said it closes the connection after this response; `code`
+   * is the error code of a 4xx/5xx answer with a Content-Length body that names one.
+   */
+  constructor(private readonly onResponse: (status: number, close: boolean, code: string | undefined) => void) {}
 
   /** True while a response has started but not finished. */
   get busy(): boolean {
@@ -31,6 +40,7 @@ export class ResponseParser {
     this.chunked = false;
     this.inBody = false;
     this.chunkLine = "";
+    this.captured = null;
   }
 
   /** Feeds bytes; calls onResponse once per complete response. Throws on a malformed stream. */
@@ -44,6 +54,7 @@ export class ResponseParser {
         at = this.readChunked(data, at);
       } else {
         const take = Math.min(this.bodyLeft, data.length - at);
+        if (this.captured !== null) this.captured += data.toString("utf8", at, at + take);
         this.bodyLeft -= take;
         at += take;
         if (this.bodyLeft === 0) this.finish();
@@ -78,6 +89,7 @@ export class ResponseParser {
       this.bodyLeft = 0;
     }
     this.inBody = true;
+    this.captured = this.status >= 400 && !this.chunked && this.bodyLeft > 0 && this.bodyLeft <= MAX_CAPTURED ? "" : null;
     if (!this.chunked && this.bodyLeft === 0) this.finish();
     return bodyAt;
   }
@@ -109,9 +121,10 @@ export class ResponseParser {
   }
 
   private finish(): void {
-    const { status, closing } = this;
+    const { status, closing, captured } = this;
+    const code = captured === null ? undefined : CODE.exec(captured)?.[1];
     this.reset();
-    this.onResponse(status, closing);
+    this.onResponse(status, closing, code);
   }
 }
 

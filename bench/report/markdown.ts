@@ -5,7 +5,7 @@ import type { BenchReport } from "./report.ts";
 const n = (v: number | undefined) => (v === undefined ? "–" : v.toLocaleString("en-US"));
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${Math.round(v)} %`);
 const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-const PARTS = ["gateway", "auth", "product", "postgres", "pgbouncer", "nginx", "loadgen"];
+const PARTS = ["gateway", "auth", "product", "order", "postgres", "pgbouncer", "nginx", "loadgen"];
 
 export function toMarkdown(r: BenchReport): string {
   const out: string[] = [];
@@ -59,7 +59,7 @@ export function toMarkdown(r: BenchReport): string {
   }
   const storm = find("login-storm");
   if (storm) {
-    const shed = storm.errors_by_status["503"] ?? 0;
+    const shed = countOfStatus(storm.errors_by_status, "503");
     const logins = Math.round((storm.requests - storm.errors) / storm.duration_s);
     out.push("", "## login storm", "");
     out.push(`- **${n(logins)} logins/s** (200s over the run); of all answers p50 ${storm.p50_ms} ms, p99 ${storm.p99_ms} ms; 503 (shed): ${n(shed)}; other errors: ${n(storm.errors - shed)}`);
@@ -73,10 +73,58 @@ export function toMarkdown(r: BenchReport): string {
     out.push(row(["---", "---", "---", "---", "---", "---"]));
     out.push(row(["served (answers under 400)", n(overload.served.requests), `${n(overload.served.rps)} req/s`, `${overload.served.p50_ms} ms`, `${overload.served.p99_ms} ms`, "–"]));
     out.push(row(["shed (503 UNAVAILABLE, Retry-After)", n(overload.shed.requests), "–", `${overload.shed.p50_ms} ms`, `${overload.shed.p99_ms} ms`, `${overload.shed.max_ms} ms`]));
-    const other = Object.entries(overload.errors_by_status).filter(([k]) => k !== "503");
+    const other = Object.entries(overload.errors_by_status).filter(([k]) => statusOf(k) !== "503");
     out.push("", `Other errors: ${other.length ? other.map(([k, v]) => `${k}: ${n(v)}`).join(", ") : "none"}.`);
   }
+  out.push(...ordersSection(r));
   out.push("", "## Scenarios", "");
   for (const s of r.scenarios) out.push(`- **${s.name}**: ${s.description}`);
   return out.join("\n") + "\n";
 }
+
+/** The order scenarios: beside the original's order test, their own figures, the targets. */
+function ordersSection(r: BenchReport): string[] {
+  const list = r.scenarios.filter((s) => s.orders);
+  if (!list.length) return [];
+  const out = ["", "## Orders", ""];
+  const o = r.original_orders;
+  const spike = list.filter((s) => s.name.startsWith("order-spike"));
+  if (spike.length) {
+    out.push("The original's order test (500 VUs, no think time, POST /orders) beside ours; ours counts only orders confirmed, each committed before its answer.", "");
+    out.push(row(["stage", "orders/s", "p50", "p95", "p99", "mean", "errors"]));
+    out.push(row(Array(7).fill("---")));
+    out.push(row([o.stage, `${n(o.rps)} answered`, "–", `${n(o.p95_ms)} ms`, "–", "–", "–"]));
+    for (const s of spike) {
+      const label = s.name.endsWith("-unbatched") ? "Bun: order-spike, ORDER_BATCHING=off (one transaction per order)" : "**Bun: order-spike** (group commit)";
+      out.push(row([label, `**${n(s.orders!.confirmed_per_s)}** confirmed at hold`, `${s.p50_ms} ms`, `**${s.p95_ms} ms**`, `${s.p99_ms} ms`, `${s.mean_ms} ms`, n(s.errors)]));
+    }
+    const ratio = spike.find((s) => s.orders!.unbatched)?.orders!.unbatched?.ratio;
+    if (ratio !== undefined) out.push("", `- group commit / one transaction per order: **${ratio.toFixed(2)}**`);
+    out.push("");
+  }
+  const parts = PARTS.filter((p) => list.some((s) => s.cpu[p] !== undefined));
+  out.push(row(["scenario", "confirmed", "confirmed/s at hold", "refused (by reason)", "p50", "p99", "errors", "fairness", "stock check", ...parts.map((p) => `CPU ${p}`)]));
+  out.push(row(Array(9 + parts.length).fill("---")));
+  for (const s of list) {
+    const f = s.orders!;
+    const refused = Object.entries(f.refused).map(([k, v]) => `${k.replace(/^\d+ /, "")}: ${n(v)}`).join(", ") || "0";
+    const errors = s.errors ? `${n(s.errors)} (${Object.entries(s.errors_by_status).map(([k, v]) => `${k}: ${v}`).join(", ")})` : "0";
+    const fairness = f.fairness_ms === undefined ? "–" : f.fairness_ms === null ? "nothing refused" : `${f.fairness_ms} ms`;
+    const stock = !f.stock ? "not checked" : f.stock.ok ? `adds up (${n(f.stock.units)} units in ${n(f.stock.orders)} orders)` : "**DOES NOT ADD UP**";
+    out.push(row([s.name, n(f.confirmed), n(f.confirmed_per_s), refused, `${s.p50_ms} ms`, `${s.p99_ms} ms`, errors, fairness, stock, ...parts.map((p) => pct(s.cpu[p]))]));
+  }
+  const judged = list.filter((s) => s.orders!.targets?.length);
+  if (judged.length) {
+    out.push("", "Targets (on 2 cores shared by everything, the generator included):", "");
+    out.push(row(["scenario", "target", "measured", "verdict"]));
+    out.push(row(Array(4).fill("---")));
+    for (const s of judged) for (const t of s.orders!.targets!) out.push(row([s.name, t.target, t.value, t.met ? "met" : "**missed**"]));
+  }
+  return out;
+}
+
+/** An outcome key is its status, with the answer's error code after a space when it named one. */
+const statusOf = (key: string) => key.split(" ", 1)[0]!;
+
+const countOfStatus = (outcomes: Record<string, number>, status: string) =>
+  Object.entries(outcomes).reduce((sum, [k, v]) => (statusOf(k) === status ? sum + v : sum), 0);

@@ -1,7 +1,7 @@
 /** The report of one `bun bench` run, as written to latest.json. */
 import { cpus, platform, release } from "node:os";
 import type { ScenarioResult } from "../run-scenario.ts";
-import { ORIGINAL, type Scale } from "../scenarios.ts";
+import { ORIGINAL, ORIGINAL_ORDERS, type Scale } from "../scenarios.ts";
 
 export interface BenchReport {
   generated_at: string;
@@ -14,6 +14,7 @@ export interface BenchReport {
   gateway_workers: number;
   scenarios: (ScenarioResult & { each_run?: Pick<ScenarioResult, "rps" | "p95_ms" | "p99_ms" | "errors">[] })[];
   original: typeof ORIGINAL;
+  original_orders: typeof ORIGINAL_ORDERS;
 }
 
 export function machine(): BenchReport["machine"] {

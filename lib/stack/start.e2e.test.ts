@@ -6,8 +6,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
+import { useEndToEndTimeouts } from "../testing/timeouts.ts";
 import { freePort } from "./free-port.ts";
 import { waitHealthy } from "./stack.ts";
+
+useEndToEndTimeouts();
 
 const ROOT = resolve(import.meta.dir, "../..");
 const dataDir = resolve(ROOT, ".data", `start-test-${process.pid}`);
