@@ -65,10 +65,9 @@ export class OrderStore {
    * idempotency keys, locks the deal and product rows they name once, decides every order
    * from those rows, writes the granted orders, items, stock and holdings with one statement
    * each, and stores every keyed answer. Statements are pipelined (sent without waiting for
-   * the one before), so the batch costs two round trips besides BEGIN and COMMIT. `locked` is
-   * called once the rows are locked (the next batch of the lane may then queue on them).
+   * the one before), so the batch costs two round trips besides BEGIN and COMMIT.
    */
-  async placeBatch(requests: PlacementRequest[], locked: () => void = () => {}): Promise<BatchOutcome> {
+  async placeBatch(requests: PlacementRequest[]): Promise<BatchOutcome> {
     const keyed = requests.filter((r) => r.idempotency !== null);
     const dealIds = sorted(requests.flatMap((r) => r.items.flatMap((i) => (i.deal_id === null ? [] : [i.deal_id]))));
     const productIds = sorted(requests.flatMap((r) => r.items.map((i) => i.product_id)));
@@ -101,7 +100,6 @@ export class OrderStore {
               select h.user_id, h.deal_id, h.units from orders.deal_holdings h
               join unnest(${pairs.map((p) => p[0]!)}::text[], ${pairs.map((p) => p[1]!)}::uuid[]) as w(user_id, deal_id) using (user_id, deal_id)`;
       const [claimed, answered, dealRows, productRows, holdingRows] = await Promise.all([claiming, earlier, deals, products, holdings]);
-      locked();
 
       const fresh = new Set(claimed.map((c) => c.user_id + "\u0000" + c.key));
       const stored = new Map(answered.map((a) => [a.user_id + "\u0000" + a.key, a]));

@@ -40,7 +40,7 @@ export class Placing {
     o: PlacingOptions,
   ) {
     this.soldOut = new SoldOutDeals(o.soldOutTtlMs);
-    this.lanes = o.batching ? new GroupCommit((batch, locked) => this.runBatch(batch, locked), o.maxBatch) : null;
+    this.lanes = o.batching ? new GroupCommit((batch) => this.runBatch(batch), o.maxBatch) : null;
   }
 
   async place(request: PlacementRequest): Promise<Answer> {
@@ -59,7 +59,7 @@ export class Placing {
     const answer = new Promise<Answer>((resolve) => {
       const pending = { request, resolve };
       if (this.lanes) this.lanes.add(laneOf(request), pending);
-      else void this.runBatch([pending], () => {});
+      else void this.runBatch([pending]);
     });
     if (key !== null) this.inFlight.hold(request.userId, key.key, key.fingerprint, answer);
     return answer;
@@ -70,10 +70,10 @@ export class Placing {
     for (const id of dealIds) this.soldOut.clear(id);
   }
 
-  private async runBatch(batch: Pending[], locked: () => void): Promise<void> {
+  private async runBatch(batch: Pending[]): Promise<void> {
     const started = performance.now();
     try {
-      const outcome = await this.store.placeBatch(batch.map((p) => p.request), locked);
+      const outcome = await this.store.placeBatch(batch.map((p) => p.request));
       this.metrics.batch(batch.length, (performance.now() - started) / 1000);
       for (const dealId of outcome.soldOut) {
         const productId = batch.flatMap((p) => p.request.items).find((i) => i.deal_id === dealId)!.product_id;
