@@ -405,7 +405,8 @@ class ClientConnection {
 
   /**
    * A write read by its head: 1 when its body is to be read next, 0 when it was answered
-   * without it (refused on token or rate, or the proxy failed), -1 when the path is the app's. `available`: body bytes already here.
+   * without it (refused on token or rate, or the proxy failed), -1 when the path is the
+   * app's. `available`: body bytes already here.
    */
   private takeWrite(head: SimpleRequestHead, available: number): number {
     const answer = new Answer(this, false);
@@ -434,7 +435,10 @@ class ClientConnection {
     return 1;
   }
 
-  /** Reads the fast-lane write's body from `at`; once whole, sends it. Returns where it ended, or -1 when all of `buf` was body. */
+  /**
+   * Reads the fast-lane write's body from `at`; once whole, sends it. Returns where it ended,
+   * or -1 when all of `buf` was body.
+   */
   private readBody(buf: Buffer, at: number): number {
     const w = this.writing!;
     const n = Math.min(buf.length - at, w.length - w.got);
