@@ -1,4 +1,5 @@
 /** Starts the auth service: config, database, migrations, listen, graceful stop. */
+import { registerDbPoolMetric } from "../lib/db-pool-metric.ts";
 import { connectDatabase, databaseAnswers, migrate, withSessionConnection } from "../lib/db.ts";
 import { ConfigError } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
@@ -18,8 +19,11 @@ await runMain(AUTH_SETTINGS, async (config) => {
   if (!config.databaseUrl) throw new ConfigError("DATABASE_URL is not set (bun start runs an embedded database for you)");
   const log = createLogger("auth", config.logLevel);
   const applied = await withSessionConnection(config.databaseSessionUrl!, "auth-migrate", (s) => migrate(s, "auth", migrations));
-  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName: "auth", transactionPooler: config.databasePoolMode === "transaction" });
+  // Per process, so the pool metric can find this process's connections in pg_stat_activity.
+  const applicationName = `auth-${process.pid}`;
+  const sql = connectDatabase({ url: config.databaseUrl, poolSize: config.poolSize, applicationName, transactionPooler: config.databasePoolMode === "transaction" });
   const runtime = serviceRuntime("auth", config, log);
+  registerDbPoolMetric(runtime.metrics, sql, applicationName, config.poolSize);
   const users = new Users(sql);
   const hashLimit = new ConcurrencyLimit(config.hashConcurrency, config.hashQueue);
   const authMetrics = registerAuthMetrics(runtime.metrics, hashLimit);

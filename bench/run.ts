@@ -19,7 +19,7 @@ import { ORDER_SCENARIO_NAMES, ORIGINAL, ORIGINAL_ORDERS, overloadRate, SCENARIO
 import { seed } from "./seed.ts";
 import { describeMismatch, checkStock } from "./stock-check.ts";
 import { prepareTargets, type Targets } from "./targets.ts";
-import { mintAccessToken } from "./tokens.ts";
+import { mintAccessToken } from "../lib/testing/tokens.ts";
 
 export interface BenchOptions {
   scale: Scale;

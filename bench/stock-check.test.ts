@@ -10,7 +10,7 @@ import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
 import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
 import { seedDeals } from "./order-seed.ts";
 import { checkStock, describeMismatch } from "./stock-check.ts";
-import { mintAccessToken } from "./tokens.ts";
+import { mintAccessToken } from "../lib/testing/tokens.ts";
 
 useEndToEndTimeouts();
 

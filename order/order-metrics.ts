@@ -1,6 +1,7 @@
 /** The order service's own metrics: answers by outcome, batch sizes, commit times, the pool. */
-import { Counter, Gauge, Histogram } from "prom-client";
+import { Counter, Histogram } from "prom-client";
 import type { Sql } from "../lib/db.ts";
+import { registerDbPoolMetric } from "../lib/db-pool-metric.ts";
 import type { ServiceMetrics } from "../lib/metrics.ts";
 import type { Answer } from "./model.ts";
 
@@ -31,24 +32,7 @@ export function registerOrderMetrics(metrics: ServiceMetrics, sql: Sql, applicat
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
     registers,
   });
-  new Gauge({
-    name: "order_db_pool_connections",
-    help: "This process's database connections: the pool's size, open ones and ones running a query",
-    labelNames: ["state"] as const,
-    registers,
-    async collect() {
-      this.set({ state: "max" }, poolSize);
-      // Asked of PostgreSQL itself: postgres.js keeps no public count. Skipped while it is down.
-      const rows = await Promise.race([
-        sql`select count(*)::int as open, (count(*) filter (where state = 'active'))::int as active
-            from pg_stat_activity where application_name = ${applicationName}`.catch(() => null),
-        Bun.sleep(500).then(() => null),
-      ]);
-      if (!rows?.[0]) return;
-      this.set({ state: "open" }, rows[0].open);
-      this.set({ state: "active" }, rows[0].active);
-    },
-  });
+  registerDbPoolMetric(metrics, sql, applicationName, poolSize);
   return {
     answered(a) {
       const outcome = a.status === 201 ? "confirmed" : a.status < 500 ? "refused" : "error";

@@ -59,7 +59,7 @@ export function toMarkdown(r: BenchReport): string {
   }
   const storm = find("login-storm");
   if (storm) {
-    const shed = storm.errors_by_status["503"] ?? 0;
+    const shed = countOfStatus(storm.errors_by_status, "503");
     const logins = Math.round((storm.requests - storm.errors) / storm.duration_s);
     out.push("", "## login storm", "");
     out.push(`- **${n(logins)} logins/s** (200s over the run); of all answers p50 ${storm.p50_ms} ms, p99 ${storm.p99_ms} ms; 503 (shed): ${n(shed)}; other errors: ${n(storm.errors - shed)}`);
@@ -73,7 +73,7 @@ export function toMarkdown(r: BenchReport): string {
     out.push(row(["---", "---", "---", "---", "---", "---"]));
     out.push(row(["served (answers under 400)", n(overload.served.requests), `${n(overload.served.rps)} req/s`, `${overload.served.p50_ms} ms`, `${overload.served.p99_ms} ms`, "–"]));
     out.push(row(["shed (503 UNAVAILABLE, Retry-After)", n(overload.shed.requests), "–", `${overload.shed.p50_ms} ms`, `${overload.shed.p99_ms} ms`, `${overload.shed.max_ms} ms`]));
-    const other = Object.entries(overload.errors_by_status).filter(([k]) => k !== "503");
+    const other = Object.entries(overload.errors_by_status).filter(([k]) => statusOf(k) !== "503");
     out.push("", `Other errors: ${other.length ? other.map(([k, v]) => `${k}: ${n(v)}`).join(", ") : "none"}.`);
   }
   out.push(...ordersSection(r));
@@ -122,3 +122,9 @@ function ordersSection(r: BenchReport): string[] {
   }
   return out;
 }
+
+/** An outcome key is its status, with the answer's error code after a space when it named one. */
+const statusOf = (key: string) => key.split(" ", 1)[0]!;
+
+const countOfStatus = (outcomes: Record<string, number>, status: string) =>
+  Object.entries(outcomes).reduce((sum, [k, v]) => (statusOf(k) === status ? sum + v : sum), 0);

@@ -10,4 +10,5 @@ export const START_SETTINGS = defineSettings("bun start", {
   authPort: port({ env: "AUTH_PORT", default: 8001, help: "auth's port" }),
   productPort: port({ env: "PRODUCT_PORT", default: 8002, help: "product's port" }),
   orderPort: port({ env: "ORDER_PORT", default: 8003, help: "order's port" }),
+  gatewayAdminPort: port({ env: "GATEWAY_ADMIN_PORT", default: 8100, help: "the gateway's admin listener (/metrics) on 127.0.0.1" }),
 });

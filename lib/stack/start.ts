@@ -40,7 +40,7 @@ const dataDir = resolve(settings.dataDir);
 const running = settings.databaseUrl ? null : runningDatabase(dataDir);
 if (running)
   fail(`a stack is already running on this data directory: ${running.dir} (postgres pid ${running.pid}${running.port ? ` on port ${running.port}` : ""}${running.owner ? `, started by pid ${running.owner}` : ""}); stop it first, or give this one STACK_DATA_DIR and ports of its own`);
-const ports = { GATEWAY_PORT: settings.gatewayPort, AUTH_PORT: settings.authPort, PRODUCT_PORT: settings.productPort, ORDER_PORT: settings.orderPort, ...(settings.databaseUrl ? {} : { STACK_DATABASE_PORT: settings.databasePort }) };
+const ports = { GATEWAY_PORT: settings.gatewayPort, AUTH_PORT: settings.authPort, PRODUCT_PORT: settings.productPort, ORDER_PORT: settings.orderPort, GATEWAY_ADMIN_PORT: settings.gatewayAdminPort, ...(settings.databaseUrl ? {} : { STACK_DATABASE_PORT: settings.databasePort }) };
 for (const [variable, port] of Object.entries(ports))
   if (!portIsFree(port)) fail(`port ${port} (${variable}) is already in use: another stack, or another program (\`ss -ltnp 'sport = :${port}'\` shows which); stop it or set ${variable}`);
 const stack = await startStack({
@@ -49,8 +49,9 @@ const stack = await startStack({
   dataDir,
   databasePort: settings.databasePort,
   ports: { gateway: settings.gatewayPort, auth: settings.authPort, product: settings.productPort, order: settings.orderPort },
+  gatewayAdminPort: settings.gatewayAdminPort,
 }).catch((e: unknown) => fail(e instanceof Error ? e.message : `could not start: ${String(e)}`));
-process.stdout.write(`\nhot-deal stack is up: gateway ${stack.gatewayUrl} (auth ${stack.authUrl}, product ${stack.productUrl}, order ${stack.orderUrl}); Ctrl-C stops it\n\n`);
+process.stdout.write(`\nhot-deal stack is up: gateway ${stack.gatewayUrl} (auth ${stack.authUrl}, product ${stack.productUrl}, order ${stack.orderUrl}; metrics ${stack.gatewayAdminUrl}/metrics); Ctrl-C stops it\n\n`);
 let stopping = false;
 const stop = async () => {
   if (stopping) return;

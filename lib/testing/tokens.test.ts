@@ -5,10 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
-import { call } from "../lib/testing/http.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
-import { LIBRARY_VERIFY_OPTIONS, TokenVerifier } from "../lib/token-verifier.ts";
+import { call } from "./http.ts";
+import { TEST_JWT_SECRET, testStack } from "./test-stack.ts";
+import { useEndToEndTimeouts } from "./timeouts.ts";
+import { LIBRARY_VERIFY_OPTIONS, TokenVerifier } from "../token-verifier.ts";
 import { mintAccessToken } from "./tokens.ts";
 
 useEndToEndTimeouts();
