@@ -1,6 +1,7 @@
 /**
  * Property-based tests of the edge (fast-check): generated request streams (fast-lane and
- * tunnelled requests pipelined together, bodies by length and chunked, HTTP/1.0, odd and
+ * tunnelled requests pipelined together, fast-lane writes with a Content-Length to any of the
+ * paths among them, bodies by length and chunked, HTTP/1.0, odd and
  * mutated heads) split at random byte offsets, through a real edge and app in front of a
  * recording upstream. A fixed seed and a short run in CI; `FC_RUNS=2000 bun test
  * gateway/edge.property` runs longer.
@@ -59,7 +60,7 @@ afterAll(async () => {
 });
 
 interface Spec {
-  kind: "get" | "head" | "post" | "chunked" | "patch" | "http10" | "odd";
+  kind: "get" | "head" | "post" | "write" | "order" | "chunked" | "patch" | "http10" | "odd";
   path: string;
   auth: "valid" | "none" | "forged";
   body: string;
@@ -70,7 +71,7 @@ const PATHS = ["/products/deals", "/products?page=1&size=20", "/products/0b8f2c8
 const PROTECTED = (method: string, path: string) => !(method === "GET" || method === "HEAD") || path.startsWith("/auth/users") || path.startsWith("/products/secret");
 
 const spec: fc.Arbitrary<Spec> = fc.record({
-  kind: fc.constantFrom("get", "get", "get", "head", "post", "chunked", "patch", "http10", "odd"),
+  kind: fc.constantFrom("get", "get", "get", "head", "post", "write", "order", "order", "chunked", "patch", "http10", "odd"),
   path: fc.constantFrom(...PATHS),
   auth: fc.constantFrom("valid", "valid", "none", "forged"),
   body: fc.string({ maxLength: 200 }).map((s) => JSON.stringify({ s })),
@@ -92,6 +93,10 @@ function encode(s: Spec, id: string, http10Host = false): string {
       return `GET ${s.path} HTTP/1.0\r\n${http10Host ? "Host: gw\r\n" : ""}x-request-id: ${id}\r\nconnection: keep-alive\r\n${auth}\r\n`;
     case "post":
       return `POST /products HTTP/1.1\r\n${common}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(s.body, "latin1")}\r\n\r\n${s.body}`;
+    case "write":
+      return `POST ${s.path} HTTP/1.1\r\n${common}content-length: ${Buffer.byteLength(s.body, "latin1")}\r\n\r\n${s.body}`;
+    case "order":
+      return `POST /orders HTTP/1.1\r\n${common}X-User-ID: admin\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(s.body, "latin1")}\r\n\r\n${s.body}`;
     case "patch":
       return `PATCH /products/0b8f2c8e-3d6a-4b59-9a57-2f0f6c4d9e11/stock HTTP/1.1\r\n${common}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(s.body, "latin1")}\r\n\r\n${s.body}`;
     case "chunked": {
@@ -102,8 +107,8 @@ function encode(s: Spec, id: string, http10Host = false): string {
   }
 }
 
-const methodOf = (s: Spec) => (s.kind === "head" ? "HEAD" : s.kind === "post" || s.kind === "chunked" ? "POST" : s.kind === "patch" ? "PATCH" : "GET");
-const pathOf = (s: Spec) => (s.kind === "post" || s.kind === "chunked" ? "/products" : s.kind === "patch" ? "/products/x/stock" : s.path);
+const methodOf = (s: Spec) => (s.kind === "head" ? "HEAD" : s.kind === "post" || s.kind === "chunked" || s.kind === "write" || s.kind === "order" ? "POST" : s.kind === "patch" ? "PATCH" : "GET");
+const pathOf = (s: Spec) => (s.kind === "post" || s.kind === "chunked" ? "/products" : s.kind === "order" ? "/orders" : s.kind === "patch" ? "/products/x/stock" : s.path);
 
 let run = 0;
 
@@ -147,6 +152,8 @@ test(
           const s = specs[k]!;
           if (PROTECTED(methodOf(s), pathOf(s)) && s.auth !== "valid") expect(seen.has(ids[k]!)).toBe(false);
           if (seen.has(ids[k]!) && s.auth !== "valid") expect(seen.get(ids[k]!)).toBeNull();
+          // The caller upstream is the token's, never a forged X-User-ID.
+          if (seen.has(ids[k]!) && s.auth === "valid") expect(seen.get(ids[k]!)).toBe("prop-user");
         }
       }),
       { numRuns: RUNS, seed: SEED },

@@ -264,6 +264,7 @@ test("a failure inside the proxy is a 500 in the contract's shape for that reque
   const failing = {
     handle: proxy.handle,
     refusal: proxy.refusal,
+    begin: proxy.begin,
     forward: (...args: Parameters<typeof proxy.forward>) => {
       if (++calls === 1) throw new Error("boom");
       return proxy.forward(...args);

@@ -3,7 +3,11 @@
  * here before any proxying (Request, Headers and Response objects, a promise), nginx ~19 µs
  * for a whole proxied request. So the edge reads the requests that matter under a spike
  * itself: body-less GETs and HEADs to proxied routes (see request-head.ts), answered in
- * order, the upstream's answer passed on byte for byte when it can be.
+ * order, the upstream's answer passed on byte for byte when it can be. Writes to proxied
+ * routes with one Content-Length and nothing else about their framing (POST /orders) take
+ * the same lane: admitted on route, token and rate limits from the head, so a refused one
+ * costs no body read, then the body is read here, within the limit and the body timeout,
+ * and goes upstream with its request, alone on its connection like any write.
  *
  * Any other request goes through a tunnel to the gateway's Elysia app on a loopback port,
  * one request at a time (request-framing.ts says where each ends): Bun.serve closes a
@@ -26,7 +30,7 @@ import { ChunkedScanner } from "./chunked-scanner.ts";
 import { DEFAULT_EDGE_LIMITS, HIGH_WATER_BYTES, MAX_HEAD_BYTES, MAX_HEADER_LINES, type EdgeLimits } from "./edge-limits.ts";
 import type { UpstreamResponse } from "./http1-pool.ts";
 import { Outbox, type Budget } from "./outbox.ts";
-import type { ProxyReply, RequestProxy } from "./proxy.ts";
+import type { BodySink, ProxyReply, RequestProxy } from "./proxy.ts";
 import { frameRequest, type RequestFrame } from "./request-framing.ts";
 import { parseSimpleHead, type SimpleRequestHead } from "./request-head.ts";
 import { readProxyHeader, type TrustedProxies } from "./trusted-proxies.ts";
@@ -143,6 +147,17 @@ class Answer implements ProxyReply {
   }
 }
 
+/** A fast-lane write whose body is being read: where it goes, and the bytes read so far. */
+interface WriteBody {
+  readonly sink: BodySink;
+  readonly answer: Answer;
+  /** Allocated when the body does not come whole with its head. */
+  body: Buffer | null;
+  readonly length: number;
+  got: number;
+  readonly close: boolean;
+}
+
 const enum Deadline {
   Head,
   Body,
@@ -161,6 +176,8 @@ class ClientConnection {
   /** The request body being passed to the app: bytes left (-1: none), or its chunked framing. */
   private bodyLeft = -1;
   private chunked: ChunkedScanner | null = null;
+  /** The fast-lane write whose body is being read. */
+  private writing: WriteBody | null = null;
   /** No more requests on this connection: end it once the answers are out. */
   private closing = false;
   /** After a refusal: keep reading (and dropping) for a while, so the client can read the answer. */
@@ -224,7 +241,7 @@ class ClientConnection {
 
   onData(chunk: Buffer): void {
     if (this.ended) return;
-    if (this.closing && this.bodyLeft === -1 && this.chunked === null) {
+    if (this.closing && this.bodyLeft === -1 && this.chunked === null && this.writing === null) {
       // Refused or closing: what the client still sends is read and dropped, up to a bound.
       this.lingerRead += chunk.length;
       if (this.lingerRead > this.edge.limits.lingerBytes) this.terminate();
@@ -248,6 +265,11 @@ class ClientConnection {
         if (at < 0) return;
         continue;
       }
+      if (this.writing !== null) {
+        at = this.readBody(buf, at);
+        if (at < 0) return;
+        continue;
+      }
       if (this.closing) {
         this.lingerRead += buf.length - at;
         at = buf.length;
@@ -263,7 +285,27 @@ class ClientConnection {
       if (end === -1) break;
       const text = buf.toString("latin1", at, end);
       const head = parseSimpleHead(text);
-      if (head !== null && head.headers <= MAX_HEADER_LINES) {
+      if (head !== null && head.headers <= MAX_HEADER_LINES && head.contentLength !== -1) {
+        if (head.contentLength > this.edge.o.bodyLimit) return this.tooLarge(head.requestId);
+        this.requests++;
+        if (this.shedding(head.requestId)) return this.close(true);
+        const taken = this.takeWrite(head, buf.length - end - 4);
+        if (taken === 1) {
+          at = end + 4;
+          // An empty body is whole already: nothing more need arrive.
+          if (head.contentLength === 0) at = this.readBody(buf, at);
+          continue;
+        }
+        if (taken === 0) {
+          // Refused: a body already here is skipped and the connection goes on; one still to
+          // come is not waited for.
+          if (buf.length - end - 4 < head.contentLength) return this.close(true);
+          at = end + 4 + head.contentLength;
+          if (head.close) this.close();
+          continue;
+        }
+        // Not a route the gateway proxies: the app's.
+      } else if (head !== null && head.headers <= MAX_HEADER_LINES) {
         // What its answer will hold is known from the last one: a client is not asked more for
         // than it could be holding (backpressure), nor the process more than its cap.
         const expected = this.edge.sizes.get(head.target) ?? 0;
@@ -359,6 +401,75 @@ class ClientConnection {
       answer.own(errorResponse("INTERNAL_ERROR", "Internal error"));
       return true;
     }
+  }
+
+  /**
+   * A write read by its head: 1 when its body is to be read next, 0 when it was answered
+   * without it (refused on token or rate, or the proxy failed), -1 when the path is the
+   * app's. `available`: body bytes already here.
+   */
+  private takeWrite(head: SimpleRequestHead, available: number): number {
+    const answer = new Answer(this, false);
+    this.answers.push(answer);
+    let sink: BodySink | null | false;
+    try {
+      sink = this.edge.o.proxy.begin(head, this.believeForwarded ? this.clientOf(head.forwardedFor) : this.clientIp, answer);
+    } catch (e) {
+      this.edge.o.log.error("unhandled error", { method: head.method, path: head.path, ...describeError(e) });
+      answer.own(errorResponse("INTERNAL_ERROR", "Internal error"));
+      return 0;
+    }
+    if (sink === false) {
+      this.answers.pop();
+      answer.settle();
+      return -1;
+    }
+    if (sink === null) return 0;
+    const length = head.contentLength;
+    // Held until it goes upstream: counted with the bytes waiting for clients.
+    const body = available >= length ? null : Buffer.allocUnsafe(length);
+    if (body !== null) this.edge.budget.bytes += length;
+    this.writing = { sink, answer, body, length, got: 0, close: head.close };
+    this.deadlines[Deadline.Head] = 0;
+    this.deadlines[Deadline.Body] = this.edge.now + this.edge.limits.bodyTimeoutMs;
+    return 1;
+  }
+
+  /**
+   * Reads the fast-lane write's body from `at`; once whole, sends it. Returns where it ended,
+   * or -1 when all of `buf` was body.
+   */
+  private readBody(buf: Buffer, at: number): number {
+    const w = this.writing!;
+    const n = Math.min(buf.length - at, w.length - w.got);
+    let body: Buffer;
+    if (w.body === null) body = buf.subarray(at, at + n);
+    else {
+      buf.copy(w.body, w.got, at, at + n);
+      body = w.body;
+    }
+    w.got += n;
+    if (w.got < w.length) {
+      this.deadlines[Deadline.Body] = this.edge.now + this.edge.limits.bodyTimeoutMs;
+      return -1;
+    }
+    this.endWrite();
+    this.deadlines[Deadline.Body] = 0;
+    try {
+      w.sink.send(body);
+    } catch (e) {
+      this.edge.o.log.error("unhandled error", { ...describeError(e) });
+      w.answer.own(errorResponse("INTERNAL_ERROR", "Internal error"));
+    }
+    if (w.close) this.closing = true;
+    return at + n;
+  }
+
+  /** The write's body is no longer held here (sent, or the client went away). */
+  private endWrite(): void {
+    const w = this.writing!;
+    this.writing = null;
+    if (w.body !== null) this.edge.budget.bytes -= w.length;
   }
 
   /** The request whose head is `buf[at, end)` goes to the app; its answer streams back in its place. */
@@ -607,6 +718,7 @@ class ClientConnection {
   onClose(): void {
     this.ended = true;
     this.out.clear();
+    if (this.writing !== null) this.endWrite();
     for (const a of this.answers) a.settle();
     this.tunnelled?.settle();
     this.tunnel?.drop();

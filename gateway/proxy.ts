@@ -45,6 +45,11 @@ export interface ProxyReply {
   own(response: Response): void;
 }
 
+/** Where the edge hands a write's body once it has read it. */
+export interface BodySink {
+  send(body: Uint8Array): void;
+}
+
 export interface RequestProxy {
   /** A request as Bun.serve or `app.handle()` has it. */
   handle(request: Request, clientIp: string): Promise<Response>;
@@ -53,6 +58,12 @@ export interface RequestProxy {
    * the path is not one the gateway proxies.
    */
   forward(request: ProxiedRequest, clientIp: string, reply: ProxyReply): boolean;
+  /**
+   * A write whose head the edge read, admitted on route, token and rate limits before its body
+   * is read: false, with nothing done, when the path is not one the gateway proxies; null when
+   * it has been answered (refused); else where its body goes.
+   */
+  begin(request: ProxiedRequest, clientIp: string, reply: ProxyReply): BodySink | null | false;
   /** The gateway's refusal of a request on route and token alone (404, 401), or null when it would go upstream. */
   refusal(method: string, path: string, authorization: string | null, requestId: string): Response | null;
 }
@@ -62,6 +73,7 @@ export function createProxy(d: ProxyDeps): RequestProxy {
   return {
     handle: (request, clientIp) => gateway.handle(request, clientIp),
     forward: (request, clientIp, reply) => gateway.forward(request, clientIp, reply),
+    begin: (request, clientIp, reply) => gateway.begin(request, clientIp, reply),
     refusal: (method, path, authorization, requestId) => gateway.refusal(method, path, authorization, requestId),
   };
 }
@@ -200,6 +212,13 @@ class GatewayProxy {
     return true;
   }
 
+  begin(request: ProxiedRequest, clientIp: string, reply: ProxyReply): BodySink | null | false {
+    const route = routeOf(request.method, request.path);
+    if (route === null) return false;
+    const exchange = new Exchange(this, request, route, clientIp, reply);
+    return this.admit(exchange) ? exchange : null;
+  }
+
   /**
    * Route and token: whether the request may go upstream; if not, it has been answered.
    * Errors are answered here, not by the app's error hook, so proxied routes need no hooks.
@@ -215,7 +234,7 @@ class GatewayProxy {
       x.own(this.failed(token === null ? UNAUTHORIZED : INVALID_TOKEN, x.requestId));
       return false;
     }
-    // Protected writes (the edge's fast lane has none) are rate limited per subject and per address.
+    // Protected writes, from the app or the edge's fast lane, are rate limited per subject and per address.
     if (!x.route.public && x.method !== "GET" && x.method !== "HEAD" && this.bySubject !== null) {
       const now = Date.now();
       const bySubject = this.bySubject.take(x.userId!, now);

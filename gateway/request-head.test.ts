@@ -19,6 +19,7 @@ describe("parseSimpleHead takes", () => {
       close: false,
       headers: 8,
       forwardedFor: "6.6.6.6",
+      contentLength: -1,
     });
   });
 
@@ -46,9 +47,27 @@ describe("parseSimpleHead takes", () => {
   });
 });
 
+describe("parseSimpleHead takes a write with one Content-Length of digits", () => {
+  for (const method of ["POST", "PUT", "PATCH", "DELETE"])
+    test(method, () => {
+      const parsed = parseSimpleHead(head(`${method} /orders HTTP/1.1`, "host: a", "Content-Length: 0042", "content-type: application/json", "authorization: Bearer t"));
+      expect(parsed).toMatchObject({ method, target: "/orders", contentLength: 42, authorization: "Bearer t", headerLines: "content-type: application/json\r\nauthorization: Bearer t\r\n", headers: 4 });
+    });
+  test("Content-Length: 0", () => expect(parseSimpleHead(head("POST /orders HTTP/1.1", "host: a", "content-length: 0"))).toMatchObject({ contentLength: 0 }));
+});
+
 describe("parseSimpleHead leaves to Bun's server", () => {
   const cases: [string, string][] = [
-    ["another method", head("POST /products HTTP/1.1", "host: a")],
+    ["another method", head("OPTIONS /products HTTP/1.1", "host: a")],
+    ["a write without a Content-Length", head("POST /orders HTTP/1.1", "host: a")],
+    ["a write with two Content-Lengths", head("POST /orders HTTP/1.1", "host: a", "content-length: 2", "Content-Length: 2")],
+    ["a Content-Length list", head("POST /orders HTTP/1.1", "host: a", "content-length: 2, 2")],
+    ["a signed Content-Length", head("POST /orders HTTP/1.1", "host: a", "content-length: +2")],
+    ["an empty Content-Length", head("POST /orders HTTP/1.1", "host: a", "content-length:")],
+    ["a Content-Length past 15 digits", head("POST /orders HTTP/1.1", "host: a", "content-length: 1234567890123456")],
+    ["a Content-Length and a Transfer-Encoding", head("POST /orders HTTP/1.1", "host: a", "content-length: 2", "transfer-encoding: chunked")],
+    ["a write with an Expect", head("POST /orders HTTP/1.1", "host: a", "content-length: 2", "expect: 100-continue")],
+    ["a write by chunks", head("PUT /orders HTTP/1.1", "host: a", "transfer-encoding: chunked")],
     ["a method in lower case", head("get /products HTTP/1.1", "host: a")],
     ["HTTP/1.0", head("GET /products HTTP/1.0", "host: a")],
     ["HTTP/2 text", head("GET /products HTTP/2.0", "host: a")],

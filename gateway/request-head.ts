@@ -1,6 +1,8 @@
 /**
  * The edge's reading of a request head, for the simple case only and strictly: a GET or HEAD
- * in HTTP/1.1, without a body, to a plain path, with well-formed header lines. Anything else
+ * in HTTP/1.1, without a body, to a plain path, with well-formed header lines; or a POST,
+ * PUT, PATCH or DELETE the same but for one Content-Length of digits (no Transfer-Encoding,
+ * no Expect), so where its body ends is never in doubt. Anything else
  * is null, and the edge hands the connection to Bun's own HTTP server, which answers or
  * refuses it as it always did. So the edge never has to agree with another parser on where
  * a request ends or what its path is.
@@ -14,7 +16,9 @@ import { byLength, hasBareLineBreak, isNamed } from "./head-text.ts";
 import { DROPPED_REQUEST_HEADERS, type ProxiedRequest } from "./proxied-request.ts";
 
 export interface SimpleRequestHead extends ProxiedRequest {
-  method: "GET" | "HEAD";
+  method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** The body's length (a write's), or -1: none (a GET's or HEAD's). */
+  contentLength: number;
   /** The client asked to close the connection after this answer. */
   close: boolean;
   /** Header lines, as Bun counts them against its limit. */
@@ -49,6 +53,8 @@ const enum Kind {
   Dropped,
   /** Not passed upstream; its value is read for a trusted proxy. */
   ForwardedFor,
+  /** A write's body length; for a GET or HEAD, not simple. */
+  ContentLength,
   /** Gives the request a body, changes the protocol or asks for an interim answer. */
   NotSimple,
 }
@@ -61,7 +67,8 @@ const KINDS = new Map<string, Kind>([
   ["x-request-id", Kind.RequestId],
   ["traceparent", Kind.Traceparent],
   ["x-forwarded-for", Kind.ForwardedFor],
-  ...["content-length", "transfer-encoding", "upgrade", "expect", "http2-settings"].map((n): [string, Kind] => [n, Kind.NotSimple]),
+  ["content-length", Kind.ContentLength],
+  ...["transfer-encoding", "upgrade", "expect", "http2-settings"].map((n): [string, Kind] => [n, Kind.NotSimple]),
 ]);
 for (const n of DROPPED_REQUEST_HEADERS) if (!KINDS.has(n)) KINDS.set(n, Kind.Dropped);
 const NAMES_BY_LENGTH = byLength(KINDS.keys());
@@ -77,7 +84,7 @@ const valueOf = (text: string, colon: number, lineEnd: number) => text.slice(col
 
 /** `text`: the head up to, not including, the blank line that ends it (latin1). */
 export function parseSimpleHead(text: string): SimpleRequestHead | null {
-  let method: "GET" | "HEAD";
+  let method: SimpleRequestHead["method"];
   let at: number;
   if (text.startsWith("GET /")) {
     method = "GET";
@@ -85,7 +92,20 @@ export function parseSimpleHead(text: string): SimpleRequestHead | null {
   } else if (text.startsWith("HEAD /")) {
     method = "HEAD";
     at = 5;
+  } else if (text.startsWith("POST /")) {
+    method = "POST";
+    at = 5;
+  } else if (text.startsWith("PUT /")) {
+    method = "PUT";
+    at = 4;
+  } else if (text.startsWith("PATCH /")) {
+    method = "PATCH";
+    at = 6;
+  } else if (text.startsWith("DELETE /")) {
+    method = "DELETE";
+    at = 7;
   } else return null;
+  const write = method !== "GET" && method !== "HEAD";
   const requestLineEnd = text.indexOf("\r\n");
   if (requestLineEnd === -1) return null; // no Host
   const targetEnd = requestLineEnd - 9;
@@ -100,6 +120,7 @@ export function parseSimpleHead(text: string): SimpleRequestHead | null {
   let requestId: string | null = null;
   let traceparent: string | null = null;
   let forwardedFor: string | null = null;
+  let contentLength = -1;
   let headerLines = "";
   // Lines from here on are passed upstream until one that is not.
   let keptFrom = requestLineEnd + 2;
@@ -115,7 +136,13 @@ export function parseSimpleHead(text: string): SimpleRequestHead | null {
     const kind = kindOf(text, lineStart, colon - lineStart);
     if (kind !== Kind.Other) {
       if (kind === Kind.NotSimple) return null;
-      if (kind === Kind.Authorization) {
+      if (kind === Kind.ContentLength) {
+        if (!write || contentLength !== -1) return null;
+        contentLength = lengthOf(valueOf(text, colon, lineEnd));
+        if (contentLength === -1) return null;
+        if (keptFrom < lineStart) headerLines += text.slice(keptFrom, lineStart);
+        keptFrom = lineEnd + 2;
+      } else if (kind === Kind.Authorization) {
         if (authorization !== null) return null;
         authorization = valueOf(text, colon, lineEnd);
       } else {
@@ -140,10 +167,20 @@ export function parseSimpleHead(text: string): SimpleRequestHead | null {
     }
     lineStart = lineEnd + 2;
   }
-  if (hosts !== 1) return null;
+  if (hosts !== 1 || (write && contentLength === -1)) return null;
   if (keptFrom < text.length) headerLines += `${text.slice(keptFrom)}\r\n`;
   const target = text.slice(at, targetEnd);
-  return { method, target, path: pathEnd === targetEnd ? target : text.slice(at, pathEnd), authorization, requestId, traceparent, headerLines, close, headers: lines, forwardedFor };
+  return { method, target, path: pathEnd === targetEnd ? target : text.slice(at, pathEnd), authorization, requestId, traceparent, headerLines, close, headers: lines, forwardedFor, contentLength };
+}
+
+/** A Content-Length of digits only (no sign, no list, not past what a double holds exactly), or -1. */
+function lengthOf(v: string): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  return Number(v);
 }
 
 /** Where the path ends in `text[from, to)` (the `?` or `to`), or -1 when the target is not a plain one. */
