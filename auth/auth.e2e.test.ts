@@ -3,9 +3,9 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
 import postgres from "postgres";
-import { call, expectError, registerAndLogin, uniqueEmail } from "../lib/testing/http.ts";
-import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { call, expectError, registerAndLogin, uniqueEmail } from "../dev/testing/http.ts";
+import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

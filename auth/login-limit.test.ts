@@ -3,15 +3,15 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connectDatabase, type Sql } from "../lib/db.ts";
 import { createLogger } from "../lib/log.ts";
 import { createServiceMetrics } from "../lib/metrics.ts";
-import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
-import { uniqueEmail } from "../lib/testing/http.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
+import { uniqueEmail } from "../dev/testing/http.ts";
 import { Accounts } from "./accounts.ts";
 import { buildAuthApp } from "./app.ts";
 import { ConcurrencyLimit } from "./concurrency-limit.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { PasswordHasher } from "./password-hasher.ts";
 import { Users } from "./users.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

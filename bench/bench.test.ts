@@ -6,9 +6,9 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
+import { TEST_JWT_SECRET, testStack } from "../dev/testing/test-stack.ts";
 import { runBench } from "./run.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitHealthy, stopProcess } from "../lib/stack/stack.ts";
+import { waitHealthy, stopProcess } from "../dev/stack/stack.ts";
 
 export interface RunningNginx {
   url: string;

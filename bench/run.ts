@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RunningStack } from "../lib/stack/stack.ts";
+import type { RunningStack } from "../dev/stack/stack.ts";
 import { seedDeals } from "./order-seed.ts";
 import { orderTargets } from "./order-targets.ts";
 import { canSample } from "./process-sampler.ts";
@@ -19,7 +19,7 @@ import { ORDER_SCENARIO_NAMES, ORIGINAL, ORIGINAL_ORDERS, overloadRate, SCENARIO
 import { seed } from "./seed.ts";
 import { describeMismatch, checkStock } from "./stock-check.ts";
 import { prepareTargets, type Targets } from "./targets.ts";
-import { mintAccessToken } from "../lib/testing/tokens.ts";
+import { mintAccessToken } from "../dev/testing/tokens.ts";
 
 export interface BenchOptions {
   scale: Scale;

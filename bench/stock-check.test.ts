@@ -5,12 +5,12 @@
  */
 import { expect, test } from "bun:test";
 import postgres from "postgres";
-import { call } from "../lib/testing/http.ts";
-import { TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { call } from "../dev/testing/http.ts";
+import { TEST_JWT_SECRET, testStack } from "../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 import { seedDeals } from "./order-seed.ts";
 import { checkStock, describeMismatch } from "./stock-check.ts";
-import { mintAccessToken } from "../lib/testing/tokens.ts";
+import { mintAccessToken } from "../dev/testing/tokens.ts";
 
 useEndToEndTimeouts();
 

@@ -6,8 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { freePort } from "../lib/stack/free-port.ts";
-import { SERVICES, startStack, type RunningStack } from "../lib/stack/stack.ts";
+import { freePort } from "../dev/stack/free-port.ts";
+import { SERVICES, startStack, type RunningStack } from "../dev/stack/stack.ts";
 import { findNginx, startNginx, type RunningNginx } from "./nginx.ts";
 import type { ProcessGroup } from "./process-sampler.ts";
 import type { TargetName } from "./scenarios.ts";

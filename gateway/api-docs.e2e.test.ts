@@ -4,11 +4,11 @@
  * route table must agree on which operations are public.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort } from "../lib/stack/free-port.ts";
-import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
+import { freePort } from "../dev/stack/free-port.ts";
+import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
 import { routeOf } from "./route-table.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import postgres from "postgres";
-import { startEmbeddedDatabase, type EmbeddedDatabase } from "../lib/embedded-db.ts";
-import { freePort } from "../lib/stack/free-port.ts";
-import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
-import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { startEmbeddedDatabase, type EmbeddedDatabase } from "../dev/embedded-db.ts";
+import { freePort } from "../dev/stack/free-port.ts";
+import { call, eventually, expectError, registerAndLogin } from "../dev/testing/http.ts";
+import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
-import { freePort } from "../lib/stack/free-port.ts";
-import { call, expectError, registerAndLogin } from "../lib/testing/http.ts";
-import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { freePort } from "../dev/stack/free-port.ts";
+import { call, expectError, registerAndLogin } from "../dev/testing/http.ts";
+import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
+import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

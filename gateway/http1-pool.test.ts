@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { freePort } from "../lib/stack/free-port.ts";
+import { freePort } from "../dev/stack/free-port.ts";
 import { Http1Pool, UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -5,10 +5,10 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { freePort } from "../lib/stack/free-port.ts";
-import { waitHealthy } from "../lib/stack/stack.ts";
+import { freePort } from "../dev/stack/free-port.ts";
+import { waitHealthy } from "../dev/stack/stack.ts";
 import { RawClient } from "./raw-client.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -6,9 +6,9 @@ import { ORDER_SETTINGS } from "../order/config.ts";
 import { PRODUCT_SETTINGS } from "../product/config.ts";
 import { ConfigError, sharedServiceSettings, type Settings, type SettingsTable } from "./config.ts";
 import { DEVELOPMENT_JWT_SECRET } from "./jwt-secret.ts";
-import { SERVICES } from "./stack/stack.ts";
-import { START_SETTINGS } from "./stack/start-settings.ts";
-import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+import { SERVICES } from "../dev/stack/stack.ts";
+import { START_SETTINGS } from "../dev/stack/start-settings.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -6,12 +6,12 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
-import { freePort } from "./stack/free-port.ts";
-import { call } from "./testing/http.ts";
-import { SERVICES, serviceCommand, type ServiceName } from "./stack/stack.ts";
-import { spawnService, startService, testMode } from "./testing/service-process.ts";
-import { testStack } from "./testing/test-stack.ts";
-import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+import { freePort } from "../dev/stack/free-port.ts";
+import { call } from "../dev/testing/http.ts";
+import { SERVICES, serviceCommand, type ServiceName } from "../dev/stack/stack.ts";
+import { spawnService, startService, testMode } from "../dev/testing/service-process.ts";
+import { testStack } from "../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 
@@ -82,7 +82,7 @@ describe("flags", () => {
   }
 
   test("bun start: an unknown flag is refused, --version prints the version", async () => {
-    const start = (arg: string) => Bun.spawn([process.execPath, "lib/stack/start.ts", arg], { cwd: resolve(import.meta.dir, ".."), stdout: "pipe", stderr: "pipe", env: { ...process.env, DATABASE_URL: "postgres://u:p@127.0.0.1:1/none", GATEWAY_PORT: String(freePort()) } });
+    const start = (arg: string) => Bun.spawn([process.execPath, "dev/stack/start.ts", arg], { cwd: resolve(import.meta.dir, ".."), stdout: "pipe", stderr: "pipe", env: { ...process.env, DATABASE_URL: "postgres://u:p@127.0.0.1:1/none", GATEWAY_PORT: String(freePort()) } });
     const unknown = start("--bianry");
     const code = await Promise.race([unknown.exited, Bun.sleep(10_000).then(() => "still running")]);
     if (code === "still running") unknown.kill("SIGTERM");

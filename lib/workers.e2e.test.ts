@@ -4,8 +4,8 @@
  * copies differently (the script again, or the executable itself).
  */
 import { expect, test } from "bun:test";
-import { startService } from "./testing/service-process.ts";
-import { useEndToEndTimeouts } from "./testing/timeouts.ts";
+import { startService } from "../dev/testing/service-process.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

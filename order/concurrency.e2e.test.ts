@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { call, eventually, expectError } from "../lib/testing/http.ts";
-import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
-import { accessToken } from "../lib/testing/tokens.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { call, eventually, expectError } from "../dev/testing/http.ts";
+import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
+import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../dev/testing/test-stack.ts";
+import { accessToken } from "../dev/testing/tokens.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -5,10 +5,10 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { call, expectError } from "../lib/testing/http.ts";
-import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../lib/testing/test-stack.ts";
-import { accessToken } from "../lib/testing/tokens.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { call, expectError } from "../dev/testing/http.ts";
+import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../dev/testing/test-stack.ts";
+import { accessToken } from "../dev/testing/tokens.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 
@@ -216,7 +216,7 @@ describe("deals carry max_per_user", () => {
     expect(none.max_per_user).toBeNull();
     const limited = await newDeal(product.id, { maxPerUser: 3 });
     expect((await call(gw, "GET", `/products/deals/${limited.id}`)).body.max_per_user).toBe(3);
-    const { eventually } = await import("../lib/testing/http.ts");
+    const { eventually } = await import("../dev/testing/http.ts");
     await eventually(async () => {
       const list = await call(gw, "GET", "/products/deals?size=100");
       expect(list.body.items.find((d: { id: string }) => d.id === limited.id)?.max_per_user).toBe(3);

@@ -5,9 +5,9 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
-import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { call, eventually, expectError, registerAndLogin } from "../dev/testing/http.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -6,10 +6,10 @@
  * its snapshot.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { call, registerAndLogin } from "../lib/testing/http.ts";
-import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { call, registerAndLogin } from "../dev/testing/http.ts";
+import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { call, eventually, expectError, registerAndLogin } from "../lib/testing/http.ts";
-import { startService, type ServiceProcess } from "../lib/testing/service-process.ts";
-import { STACK_START_TIMEOUT_MS, testStack } from "../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../lib/testing/timeouts.ts";
+import { call, eventually, expectError, registerAndLogin } from "../dev/testing/http.ts";
+import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
+import { STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

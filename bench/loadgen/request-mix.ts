@@ -3,7 +3,7 @@
  * can be made per user: then the generator mints each user's token itself and encodes that
  * user's copy of the request before the load starts, so picking stays an array lookup.
  */
-import { mintAccessToken } from "../../lib/testing/tokens.ts";
+import { mintAccessToken } from "../../dev/testing/tokens.ts";
 
 export interface RequestSpec {
   weight: number;

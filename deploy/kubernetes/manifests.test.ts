@@ -19,11 +19,11 @@ import { Service } from "kubernetes-models/v1/Service";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import { AUTH_SETTINGS } from "../../auth/config.ts";
 import { GATEWAY_SETTINGS } from "../../gateway/config.ts";
-import { testStack } from "../../lib/testing/test-stack.ts";
+import { testStack } from "../../dev/testing/test-stack.ts";
 import { ORDER_SETTINGS } from "../../order/config.ts";
 import { PRODUCT_SETTINGS } from "../../product/config.ts";
 import { buildKustomization, parseYamlDocuments, type K8sObject } from "./kustomize.ts";
-import { useEndToEndTimeouts } from "../../lib/testing/timeouts.ts";
+import { useEndToEndTimeouts } from "../../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

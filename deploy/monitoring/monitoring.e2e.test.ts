@@ -10,10 +10,10 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort } from "../../lib/stack/free-port.ts";
-import { call, eventually, registerAndLogin } from "../../lib/testing/http.ts";
-import { testStack } from "../../lib/testing/test-stack.ts";
-import { useEndToEndTimeouts } from "../../lib/testing/timeouts.ts";
+import { freePort } from "../../dev/stack/free-port.ts";
+import { call, eventually, registerAndLogin } from "../../dev/testing/http.ts";
+import { testStack } from "../../dev/testing/test-stack.ts";
+import { useEndToEndTimeouts } from "../../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 

@@ -12,9 +12,9 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectDatabase, migrate, type Sql } from "../../lib/db.ts";
-import { startEmbeddedDatabase } from "../../lib/embedded-db.ts";
-import { freePort } from "../../lib/stack/free-port.ts";
-import { startPgBouncer } from "../../lib/stack/pgbouncer.ts";
+import { startEmbeddedDatabase } from "../../dev/embedded-db.ts";
+import { freePort } from "../../dev/stack/free-port.ts";
+import { startPgBouncer } from "../../dev/stack/pgbouncer.ts";
 import { migrations } from "../../product/migrations/index.ts";
 
 const REPLICAS = [2, 8, 24];

@@ -11,8 +11,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { startEmbeddedDatabase } from "../../lib/embedded-db.ts";
-import { freePort } from "../../lib/stack/free-port.ts";
+import { startEmbeddedDatabase } from "../../dev/embedded-db.ts";
+import { freePort } from "../../dev/stack/free-port.ts";
 
 // [rows the stock is split into, orders per transaction (the order service's batching)]
 const CASES: [number, number][] = [[1, 1], [4, 1], [16, 1], [64, 1], [1, 16], [16, 16]];

@@ -1,5 +1,5 @@
 /** What `bun start` reads from the environment (each service reads its own as well). */
-import { databaseUrl, defineSettings, oneOf, port, text } from "../config.ts";
+import { databaseUrl, defineSettings, oneOf, port, text } from "../../lib/config.ts";
 
 export const START_SETTINGS = defineSettings("bun start", {
   mode: oneOf({ env: "STACK_MODE", default: "source", allowed: ["source", "binary"], help: "run the services from the sources or from dist/ (--binary is the same as binary)" }),

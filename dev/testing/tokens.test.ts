@@ -8,7 +8,7 @@ import { Elysia } from "elysia";
 import { call } from "./http.ts";
 import { TEST_JWT_SECRET, testStack } from "./test-stack.ts";
 import { useEndToEndTimeouts } from "./timeouts.ts";
-import { LIBRARY_VERIFY_OPTIONS, TokenVerifier } from "../token-verifier.ts";
+import { LIBRARY_VERIFY_OPTIONS, TokenVerifier } from "../../lib/token-verifier.ts";
 import { mintAccessToken } from "./tokens.ts";
 
 useEndToEndTimeouts();

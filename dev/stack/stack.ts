@@ -6,7 +6,7 @@
 import type { Subprocess } from "bun";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { linesOf } from "../lines.ts";
+import { linesOf } from "../../lib/lines.ts";
 import { startEmbeddedDatabase, type EmbeddedDatabase } from "../embedded-db.ts";
 import { freePort } from "./free-port.ts";
 import { startPgBouncer, type PgBouncer } from "./pgbouncer.ts";

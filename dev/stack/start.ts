@@ -4,9 +4,9 @@
  * executables from `dist/`. Ctrl-C or SIGTERM stops the services, then the database.
  */
 import { resolve } from "node:path";
-import type { ConfigError } from "../config.ts";
+import type { ConfigError } from "../../lib/config.ts";
 import { runningDatabase } from "../embedded-db.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../../lib/version.ts";
 import { portIsFree } from "./free-port.ts";
 import { startStack } from "./stack.ts";
 import { START_SETTINGS } from "./start-settings.ts";

@@ -42,7 +42,7 @@ export function testStack(): Promise<RunningStack> {
         SNAPSHOT_REFRESH_MS: "500",
       },
       // Quiet at warn level already; a test that reads a service's output starts a process of
-      // its own (lib/testing/service-process.ts).
+      // its own (dev/testing/service-process.ts).
       log: () => {},
     });
   })();

@@ -27,7 +27,7 @@ const started: Subprocess[] = [];
 
 function bunStart(extra: Record<string, string> = {}) {
   const { DATABASE_URL: _, ...inherited } = process.env;
-  const child = Bun.spawn([process.execPath, "lib/stack/start.ts"], { cwd: ROOT, env: { ...inherited, ...env, ...extra }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn([process.execPath, "dev/stack/start.ts"], { cwd: ROOT, env: { ...inherited, ...env, ...extra }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   started.push(child);
   let stdout = "";
   let stderr = "";

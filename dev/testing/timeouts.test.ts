@@ -5,7 +5,7 @@ import { Glob } from "bun";
 
 const ROOT = resolve(import.meta.dir, "../..");
 /** What a test file imports when it starts processes or a database of its own. */
-const STARTS_PROCESSES = /from "[./]*(?:lib\/)?(?:testing\/(?:test-stack|service-process)|stack\/|embedded-db)[^"]*"/;
+const STARTS_PROCESSES = /from "[./]*(?:dev\/)?(?:testing\/(?:test-stack|service-process)|stack\/|embedded-db)[^"]*"/;
 
 describe("test timeouts", () => {
   test("every test file that starts processes raises bun's 5 s default for itself", () => {
