@@ -1,7 +1,8 @@
 /** Deciding a batch from its locked rows: arrival order, every refusal, what the batch writes. */
 import { describe, expect, test } from "bun:test";
 import type { PlacementRequest, RequestedItem } from "./model.ts";
-import { decideBatch, dealState, holdingKey, type LockedRows } from "./placement.ts";
+import { dealStatus } from "../lib/deal-status.ts";
+import { decideBatch, holdingKey, type LockedRows } from "./placement.ts";
 
 const NOW = Date.parse("2030-05-01T11:00:00Z");
 const P = "00000000-0000-4000-8000-000000000001";
@@ -89,10 +90,10 @@ describe("decideBatch", () => {
   });
 });
 
-describe("dealState", () => {
+describe("dealStatus, as orders read it", () => {
   const deal = { remaining_stock: 1, starts_at: new Date(NOW), ends_at: new Date(NOW + 1000) };
   test("scheduled, active (both ends included), ended; sold out wins over the clock", () => {
-    expect([NOW - 1, NOW, NOW + 1000, NOW + 1001].map((t) => dealState(deal, t))).toEqual(["scheduled", "active", "active", "ended"]);
-    expect(dealState({ ...deal, remaining_stock: 0 }, NOW - 1)).toBe("sold_out");
+    expect([NOW - 1, NOW, NOW + 1000, NOW + 1001].map((t) => dealStatus(deal, t))).toEqual(["scheduled", "active", "active", "ended"]);
+    expect(dealStatus({ ...deal, remaining_stock: 0 }, NOW - 1)).toBe("sold_out");
   });
 });

@@ -5,6 +5,7 @@
  * here, in memory. The transaction then only writes what this decided, so one bad order can
  * never fail the statements, and with them the batch, for the others.
  */
+import { dealStatus } from "../lib/deal-status.ts";
 import { ApiError, apiErrorBody } from "../lib/errors.ts";
 import type { Answer, Order, OrderItem, PlacementRequest } from "./model.ts";
 
@@ -46,16 +47,6 @@ export interface BatchDecision {
 }
 
 export const holdingKey = (userId: string, dealId: string) => `${userId}\u0000${dealId}`;
-
-export type DealState = "scheduled" | "active" | "ended" | "sold_out";
-
-/** The contract's deal status; sold out wins over the clock. */
-export function dealState(d: Pick<LockedDeal, "remaining_stock" | "starts_at" | "ends_at">, now: number): DealState {
-  if (d.remaining_stock <= 0) return "sold_out";
-  if (now < d.starts_at.getTime()) return "scheduled";
-  if (now > d.ends_at.getTime()) return "ended";
-  return "active";
-}
 
 const refuse = (e: ApiError): Decision => ({ granted: false, answer: { status: e.status, body: apiErrorBody(e) } });
 
@@ -105,7 +96,7 @@ function decideOne(request: PlacementRequest, rows: LockedRows, now: number, new
       if (!deal) return refuse(new ApiError("DEAL_NOT_FOUND", "No such deal", { deal_id: item.deal_id }));
       if (deal.product_id !== item.product_id)
         return refuse(new ApiError("INVALID_DEAL", "The deal is not for this product", { deal_id: deal.id, product_id: item.product_id }));
-      const status = dealState(deal, now);
+      const status = dealStatus(deal, now);
       if (status !== "active") return refuse(new ApiError("DEAL_NOT_ACTIVE", `The deal is ${status.replace("_", " ")}`, { deal_id: deal.id, status }));
       const wanted = (fromDeal.get(deal.id) ?? 0) + item.quantity;
       if (deal.max_per_user !== null) {

@@ -1,6 +1,7 @@
 /** A deal's status on the clock, to the millisecond, and the JSON shapes of the contract. */
 import { describe, expect, test } from "bun:test";
-import { dealJson, dealStatus, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
+import { dealStatus } from "../lib/deal-status.ts";
+import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
 
 const START = Date.parse("2030-05-01T10:00:00.000Z");
 const END = Date.parse("2030-05-01T12:00:00.000Z");

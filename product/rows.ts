@@ -1,4 +1,5 @@
 /** Rows as the database returns them, and their JSON shape in the contract (the request schemas are in model.ts). */
+import { dealStatus } from "../lib/deal-status.ts";
 
 export interface ProductRow {
   id: string;
@@ -24,16 +25,6 @@ export interface DealRow {
   max_per_user: number | null;
   created_at: Date;
   product: ProductRow;
-}
-
-export type DealStatus = "scheduled" | "active" | "ended" | "sold_out";
-
-/** Sold out wins over the clock: a deal with nothing left is over for every buyer. */
-export function dealStatus(d: Pick<DealRow, "remaining_stock" | "starts_at" | "ends_at">, now: number): DealStatus {
-  if (d.remaining_stock <= 0) return "sold_out";
-  if (now < d.starts_at.getTime()) return "scheduled";
-  if (now > d.ends_at.getTime()) return "ended";
-  return "active";
 }
 
 export const isLive = (d: DealRow, now: number) => dealStatus(d, now) === "active";
