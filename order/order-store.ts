@@ -21,16 +21,9 @@ export type CancelOutcome = { ok: true; order: Order } | { ok: false; error: Api
 
 const sorted = (ids: Iterable<string>) => [...new Set(ids)].sort();
 
-interface OrderRow {
-  id: string;
-  user_id: string;
-  status: OrderStatus;
+interface OrderRow extends Omit<Order, "items" | "total_amount"> {
+  /** int8: postgres.js gives it as a string. */
   total_amount: string;
-  shipping_address: ShippingAddress | null;
-  cancelled_at: Date | null;
-  cancel_reason: string | null;
-  created_at: Date;
-  updated_at: Date;
 }
 
 interface ItemRow extends Omit<OrderItem, "subtotal"> {
