@@ -117,29 +117,35 @@ describe("exact under concurrency", () => {
   });
 });
 
+/** Holds a deal's row lock in a transaction of its own until the returned function is called. */
+async function holdDealRow(dealId: string): Promise<() => Promise<void>> {
+  const { promise: held, resolve: release } = Promise.withResolvers<void>();
+  const { promise: locked, resolve: isLocked } = Promise.withResolvers<void>();
+  const holder = sql.begin(async (tx) => {
+    await tx`select 1 from product.deals where id = ${dealId} for update`;
+    isLocked();
+    await held;
+  });
+  await locked;
+  return async () => {
+    release();
+    await holder;
+  };
+}
+
 describe("first come, first served, in shared transactions", () => {
   test("orders queued behind a transaction in flight are granted in the order they arrived, in one batch", async () => {
     const { productId, dealId } = await dealWithStock(10, 100);
     const batchesBefore = await metric(orderUrl, "order_batch_size_count");
     // Hold the deal row, so the first order's transaction waits and the others queue behind it.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = sql.begin(async (tx) => {
-      await tx`select 1 from product.deals where id = ${dealId} for update`;
-      locked();
-      await held;
-    });
-    await isLocked;
+    const release = await holdDealRow(dealId);
     const results: Promise<{ i: number; status: number }>[] = [];
     for (let i = 0; i < 30; i++) {
       results.push(buy(orderUrl, accessToken(TEST_JWT_SECRET), productId, dealId).then((r) => ({ i, status: r.status })));
       await Bun.sleep(3);
     }
     await Bun.sleep(100);
-    release();
-    await holder;
+    await release();
     const done = await Promise.all(results);
     expect(done.filter((r) => r.status === 201).map((r) => r.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // The first order alone, then the 29 that gathered meanwhile in one transaction.
@@ -156,21 +162,11 @@ describe("a sold-out deal is refused from memory", () => {
     expect(won.status).toBe(201);
     expectError(await buy(orderUrl, accessToken(TEST_JWT_SECRET), productId, dealId), 400, "DEAL_NOT_ACTIVE");
     // With the deal row locked, an order that asked the database would wait; this one does not.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = sql.begin(async (tx) => {
-      await tx`select 1 from product.deals where id = ${dealId} for update`;
-      locked();
-      await held;
-    });
-    await isLocked;
+    const release = await holdDealRow(dealId);
     const started = performance.now();
     const refused = await buy(orderUrl, accessToken(TEST_JWT_SECRET), productId, dealId);
     const ms = performance.now() - started;
-    release();
-    await holder;
+    await release();
     expectError(refused, 400, "DEAL_NOT_ACTIVE");
     expect(refused.body.details).toEqual({ deal_id: dealId, status: "sold_out" });
     expect(ms).toBeLessThan(100);
