@@ -6,6 +6,7 @@ import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { buildOrderApp } from "./app.ts";
+import { startKeySweep } from "./key-sweep.ts";
 import { ORDER_SETTINGS } from "./config.ts";
 import { migrations } from "./migrations/index.ts";
 import { registerOrderMetrics } from "./order-metrics.ts";
@@ -24,8 +25,10 @@ await runMain(ORDER_SETTINGS, async (config) => {
   const metrics = registerOrderMetrics(runtime.metrics, sql, applicationName, config.poolSize);
   const store = new OrderStore(sql);
   const placing = new Placing(store, metrics, log, { batching: config.batching === "on", maxBatch: config.maxBatch, soldOutTtlMs: config.soldOutTtlMs });
+  const sweep = startKeySweep(sql, log, config.keySweepMs);
   const app = buildOrderApp({ store, placing, verifier: new TokenVerifier(config.jwtSecret), runtime, databaseAnswers: () => databaseAnswers(sql) });
   listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
+    await sweep.stop();
     await sql.end({ timeout: 5 });
     await runtime.tracer?.close();
   });

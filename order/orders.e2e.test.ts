@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { call, expectError } from "../dev/testing/http.ts";
+import { call, eventually, expectError } from "../dev/testing/http.ts";
 import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../dev/testing/test-stack.ts";
 import { accessToken } from "../dev/testing/tokens.ts";
 import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
@@ -384,5 +384,18 @@ describe("Idempotency-Key", () => {
     expect(later.status).toBe(201);
     expect(later.body.id).not.toBe(first.body.id);
     expect(await ordersOf(user)).toBe(2);
+  });
+
+  test("keys older than 24 hours are deleted by the sweep; younger ones stay", async () => {
+    const user = crypto.randomUUID();
+    const token = accessToken(TEST_JWT_SECRET, user);
+    const product = await newProduct(10);
+    for (const key of ["expired-1", "expired-2", "recent"]) expect((await order(token, { items: [{ product_id: product.id, quantity: 1 }] }, { "idempotency-key": key })).status).toBe(201);
+    await sql`update orders.idempotency_keys set created_at = now() - interval '25 hours' where user_id = ${user} and key like 'expired-%'`;
+    await eventually(async () => {
+      const left = await sql<{ key: string }[]>`select key from orders.idempotency_keys where user_id = ${user} order by key`;
+      expect(left.map((k) => k.key)).toEqual(["recent"]);
+    }, 5_000);
+    expect(await ordersOf(user)).toBe(3);
   });
 });

@@ -40,6 +40,8 @@ export function testStack(): Promise<RunningStack> {
         // The suite logs in with wrong passwords on purpose; the limiter has its own tests.
         LOGIN_FAILURE_LIMIT: "100000",
         SNAPSHOT_REFRESH_MS: "500",
+        // So the sweep of expired Idempotency-Keys can be seen within a test.
+        ORDER_KEY_SWEEP_MS: "200",
       },
       // Quiet at warn level already; a test that reads a service's output starts a process of
       // its own (dev/testing/service-process.ts).
