@@ -4,20 +4,20 @@
  * paths among them, bodies by length and chunked, HTTP/1.0, odd and
  * mutated heads) split at random byte offsets, through a real edge and app in front of a
  * recording upstream. A fixed seed and a short run in CI; `FC_RUNS=2000 bun test
- * gateway/edge.property` runs longer.
+ * gateway/client/edge.property` runs longer.
  */
 import { afterAll, expect, test } from "bun:test";
 import fc from "fast-check";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
+import { createLogger } from "../../lib/log.ts";
+import { createServiceMetrics } from "../../lib/metrics.ts";
+import { TokenVerifier } from "../../lib/token-verifier.ts";
+import { buildGatewayApp } from "../app.ts";
 import { startEdge, type Edge } from "./edge.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
-import { Upstream } from "./upstream.ts";
+import { createProxy } from "../proxy.ts";
+import { RawClient } from "../testing/raw-client.ts";
+import { Upstream } from "../upstream/balancer.ts";
 
 const RUNS = Number(process.env.FC_RUNS ?? 40);
 const SEED = Number(process.env.FC_SEED ?? 1313);

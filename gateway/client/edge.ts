@@ -21,16 +21,16 @@
  * capacity new requests get 503 at once (edge-limits.ts).
  */
 import type { Socket, TCPSocketListener } from "bun";
-import { errorResponse } from "../lib/errors.ts";
-import { describeError, type Logger } from "../lib/log.ts";
-import { requestIdFrom } from "../lib/request-id.ts";
-import { AnswerScanner } from "./answer-scanner.ts";
-import { errorAnswerBytes, responseBytes, upstreamAnswerBytes } from "./answer-bytes.ts";
+import { errorResponse } from "../../lib/errors.ts";
+import { describeError, type Logger } from "../../lib/log.ts";
+import { requestIdFrom } from "../../lib/request-id.ts";
+import { AnswerScanner } from "./app-answer-scanner.ts";
+import { errorAnswerBytes, responseBytes, upstreamAnswerBytes } from "./answer-encoding.ts";
 import { ChunkedScanner } from "./chunked-scanner.ts";
 import { DEFAULT_EDGE_LIMITS, HIGH_WATER_BYTES, MAX_HEAD_BYTES, MAX_HEADER_LINES, type EdgeLimits } from "./edge-limits.ts";
-import type { UpstreamResponse } from "./http1-pool.ts";
-import { Outbox, type Budget } from "./outbox.ts";
-import type { BodySink, ProxyReply, RequestProxy } from "./proxy.ts";
+import type { UpstreamAnswer } from "../upstream/answer.ts";
+import { SocketOutbox, type Budget } from "../http1/socket-outbox.ts";
+import type { BodySink, AnswerSink, RequestProxy } from "../proxy.ts";
 import { frameRequest, type RequestFrame } from "./request-framing.ts";
 import { parseSimpleHead, type SimpleRequestHead } from "./request-head.ts";
 import { readProxyHeader, type TrustedProxies } from "./trusted-proxies.ts";
@@ -94,7 +94,7 @@ interface EdgeState {
 }
 
 /** One answer in its place in the connection's order: whole (`bytes`) or streamed from the app (`chunks`). */
-class Answer implements ProxyReply {
+class Answer implements AnswerSink {
   bytes: Uint8Array | null = null;
   /** For a tunnelled request: the app's bytes not yet written, and whether its answer is complete. */
   chunks: Uint8Array[] | null = null;
@@ -122,12 +122,12 @@ class Answer implements ProxyReply {
     this.expected = 0;
   }
 
-  upstream(r: UpstreamResponse, requestId: string): number {
-    this.bytes = upstreamAnswerBytes(r, requestId, this.headOnly);
+  fromUpstream(upstreamAnswer: UpstreamAnswer, requestId: string): number {
+    this.bytes = upstreamAnswerBytes(upstreamAnswer, requestId, this.headOnly);
     if (this.target !== null) this.conn.answerSized(this, this.bytes.length);
     this.settle();
     this.conn.flush();
-    return r.status;
+    return upstreamAnswer.status;
   }
 
   own(response: Response): void {
@@ -169,7 +169,7 @@ class ClientConnection {
   /** Bytes read and not yet taken: a head not complete yet, or requests waiting their turn. */
   private buf: Buffer | null = null;
   private readonly answers: Answer[] = [];
-  private readonly out: Outbox;
+  private readonly out: SocketOutbox;
   private tunnel: Tunnel | null = null;
   /** The answer of the request the app has now: no other request is taken meanwhile. */
   private tunnelled: Answer | null = null;
@@ -210,7 +210,7 @@ class ClientConnection {
     this.clientIp = this.peerIp;
     this.proxyHeaderPending = trusted;
     this.believeForwarded = trusted;
-    this.out = new Outbox(edge.budget);
+    this.out = new SocketOutbox(edge.budget);
   }
 
   /** The client a request comes from. */
@@ -754,7 +754,7 @@ function relieve(edge: EdgeState): void {
 class Tunnel {
   private socket: Socket<Tunnel> | null = null;
   private pending: Uint8Array[] | null = [];
-  private readonly out: Outbox;
+  private readonly out: SocketOutbox;
   private port = 0;
   private closed = false;
   private answer: Answer | null = null;
@@ -768,7 +768,7 @@ class Tunnel {
     private readonly edge: EdgeState,
   ) {
     this.clientIp = client.clientIp;
-    this.out = new Outbox(edge.budget);
+    this.out = new SocketOutbox(edge.budget);
     const app = edge.o.app;
     Bun.connect<Tunnel>({
       hostname: app.hostname,

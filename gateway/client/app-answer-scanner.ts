@@ -4,7 +4,7 @@
  * end. Interim answers (100 Continue) are passed on and the final one is waited for.
  */
 import { ChunkedScanner } from "./chunked-scanner.ts";
-import { forEachHeaderLine, isNamed } from "./head-text.ts";
+import { forEachHeaderLine, isNamed } from "../http1/header-lines.ts";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const MALFORMED = -2;

@@ -1,14 +1,14 @@
 /** Client addresses behind a load balancer: believed only from TRUSTED_PROXIES, both ways on the wire. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
+import { createLogger } from "../../lib/log.ts";
+import { createServiceMetrics } from "../../lib/metrics.ts";
+import { TokenVerifier } from "../../lib/token-verifier.ts";
+import { buildGatewayApp } from "../app.ts";
 import { startEdge, type Edge } from "./edge.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
+import { createProxy } from "../proxy.ts";
+import { RawClient } from "../testing/raw-client.ts";
 import { readProxyHeader, TrustedProxies } from "./trusted-proxies.ts";
-import { Upstream } from "./upstream.ts";
+import { Upstream } from "../upstream/balancer.ts";
 
 describe("TrustedProxies", () => {
   const t = new TrustedProxies(["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]);

@@ -1,7 +1,7 @@
 /** Retries across a batch: a request never fails because a batch-mate's answer did. */
 import { expect, test } from "bun:test";
-import type { UpstreamError, UpstreamResponse } from "./http1-pool.ts";
-import { Upstream, UpstreamCall } from "./upstream.ts";
+import type { UpstreamAnswer, UpstreamError } from "./answer.ts";
+import { Upstream, UpstreamCall } from "./balancer.ts";
 
 class Call extends UpstreamCall {
   readonly headOnly = false;
@@ -21,8 +21,8 @@ class Call extends UpstreamCall {
     return Buffer.from(`GET /products/deals HTTP/1.1\r\nhost: ${host}\r\n${this.extra}content-length: 0\r\n\r\n`);
   }
 
-  answered(r: UpstreamResponse): void {
-    this.settle(r.status);
+  onAnswer(answer: UpstreamAnswer): void {
+    this.settle(answer.status);
   }
 
   gaveUp(e: UpstreamError): void {

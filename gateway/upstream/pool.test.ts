@@ -1,13 +1,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { freePort } from "../dev/stack/free-port.ts";
-import { Http1Pool, UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
-import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
+import { freePort } from "../../dev/stack/free-port.ts";
+import { UpstreamError, type UpstreamAnswer } from "./answer.ts";
+import { Http1Pool } from "./pool.ts";
+import { useEndToEndTimeouts } from "../../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 
 /** One request through the pool's callbacks, as a promise. */
 const ask = (pool: Http1Pool, data: Uint8Array, headOnly: boolean, batchKey: string | null = null) =>
-  new Promise<UpstreamResponse>((answered, failed) => pool.dispatch(data, { deadline: 0, headOnly, batchKey, answered, failed }, batchKey));
+  new Promise<UpstreamAnswer>((onAnswer, failed) => pool.dispatch(data, { deadline: 0, headOnly, batchKey, onAnswer, failed }, batchKey));
 
 const request = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n`, "latin1");
 const options = { maxConnections: 4, timeoutMs: 300, connectTimeoutMs: 500, idleMs: 10_000 };

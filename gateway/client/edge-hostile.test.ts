@@ -5,14 +5,14 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
+import { createLogger } from "../../lib/log.ts";
+import { createServiceMetrics } from "../../lib/metrics.ts";
+import { TokenVerifier } from "../../lib/token-verifier.ts";
+import { buildGatewayApp } from "../app.ts";
 import { startEdge, type Edge } from "./edge.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
-import { Upstream } from "./upstream.ts";
+import { createProxy } from "../proxy.ts";
+import { RawClient } from "../testing/raw-client.ts";
+import { Upstream } from "../upstream/balancer.ts";
 
 const SECRET = "edge-hostile-test-key";
 const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
