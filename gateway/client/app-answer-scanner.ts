@@ -10,7 +10,7 @@ const CRLFCRLF = Buffer.from("\r\n\r\n");
 const MALFORMED = -2;
 const MORE = -1;
 
-export class AnswerScanner {
+export class AppAnswerScanner {
   private head: Buffer | null = null;
   /** -1: reading a head; -2: chunked; -3: until close; else body bytes left. */
   private left = -1;

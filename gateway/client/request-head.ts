@@ -27,7 +27,7 @@ export interface SimpleRequestHead extends ClientRequest {
   forwardedFor: string | null;
 }
 
-/** Anything but tab, visible ASCII and line breaks (checked apart). One class, no alternatives: ~0.6 ns a character. */
+/** Anything but tab, visible ASCII and line breaks (checked apart). One class, no alternatives: the cheapest scan of a whole head. */
 const BAD_CHARACTER = /[^\t\x20-\x7e\r\n]/;
 
 const ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
