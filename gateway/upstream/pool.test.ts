@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { freePort } from "../../dev/stack/free-port.ts";
 import { UpstreamError, type UpstreamAnswer } from "./answer.ts";
 import { Http1Pool } from "./pool.ts";
+import { rawUpstream } from "../testing/raw-upstream.ts";
 import { useEndToEndTimeouts } from "../../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
@@ -90,33 +91,6 @@ describe("Http1Pool", () => {
   });
 });
 
-/** A raw upstream that records each read and answers every request in it, in order, echoing its path. */
-function rawUpstream(answer: (path: string, index: number) => string | null) {
-  const reads: number[] = [];
-  let index = 0;
-  const server = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      data(socket, data) {
-        const requests = data.toString("latin1").split("\r\n\r\n").filter(Boolean);
-        reads.push(requests.length);
-        let out = "";
-        for (const r of requests) {
-          const reply = answer(r.split(" ")[1]!, index++);
-          if (reply === null) {
-            socket.write(out);
-            socket.end();
-            return;
-          }
-          out += reply;
-        }
-        socket.write(out);
-      },
-    },
-  });
-  return { server, reads };
-}
 const ok = (body: string, extra = "") => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
 
 test("header names in any case: length, Connection: Close and X-Request-ID are read; connection-level headers are not passed on", async () => {
