@@ -1,7 +1,7 @@
 import { ConfigError, defineSettings, httpUrls, int, port, serviceSettings, setting, text, type SettingsOf } from "../lib/config.ts";
 import { jwtSecret } from "../lib/jwt-secret.ts";
-import { DEFAULT_EDGE_LIMITS as D, type EdgeLimits } from "./edge-limits.ts";
-import { TrustedProxies } from "./trusted-proxies.ts";
+import { DEFAULT_EDGE_LIMITS as D, type EdgeLimits } from "./client/edge-limits.ts";
+import { TrustedProxies } from "./client/trusted-proxies.ts";
 
 const MS = { min: 100, max: 600_000 };
 

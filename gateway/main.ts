@@ -10,11 +10,11 @@ import { startExtraWorkers, stopWorkers } from "../lib/workers.ts";
 import { ApiDocs } from "./api-docs.ts";
 import { buildGatewayApp } from "./app.ts";
 import { edgeLimitsOf, GATEWAY_SETTINGS } from "./config.ts";
-import { startEdge, type Edge } from "./edge.ts";
+import { startEdge, type Edge } from "./client/edge.ts";
 import { createProxy } from "./proxy.ts";
-import { Upstream } from "./upstream.ts";
-import { registerUpstreamMetrics } from "./upstream-metrics.ts";
-import { registerEdgeMetrics } from "./edge-metrics.ts";
+import { Upstream } from "./upstream/balancer.ts";
+import { registerUpstreamMetrics } from "./upstream/metrics.ts";
+import { registerEdgeMetrics } from "./client/edge-metrics.ts";
 import { startAdmin } from "./admin.ts";
 
 /** A kept-alive upstream connection unused this long is closed (below the services' own idle timeout). */

@@ -7,7 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { freePort } from "../dev/stack/free-port.ts";
 import { waitHealthy } from "../dev/stack/stack.ts";
-import { RawClient } from "./raw-client.ts";
+import { RawClient } from "./testing/raw-client.ts";
 import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();

@@ -7,7 +7,7 @@ import { createLogger } from "../lib/log.ts";
 import { createServiceMetrics } from "../lib/metrics.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { createProxy } from "./proxy.ts";
-import { Upstream } from "./upstream.ts";
+import { Upstream } from "./upstream/balancer.ts";
 
 /** Answers each request in a read, in order: a header Bun refuses for `bad`, an interim answer first for `interim`, 200 otherwise. */
 const upstreamServer = Bun.listen({

@@ -7,13 +7,14 @@ import { readBodyWithin } from "../lib/body-limit.ts";
 import { ApiError, apiErrorResponse, errorResponse } from "../lib/errors.ts";
 import { requestIdFrom } from "../lib/request-id.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
-import type { UpstreamError, UpstreamResponse } from "./http1-pool.ts";
+import type { UpstreamAnswer, UpstreamError } from "./upstream/answer.ts";
 import { routeOf, type Route, type UpstreamName } from "./route-table.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ServiceMetrics } from "../lib/metrics.ts";
 import { newSpanId, nowMs, traceContextOf, traceparentOf, type TraceContext, type Tracer } from "../lib/tracing.ts";
-import { UpstreamCall, type Upstream } from "./upstream.ts";
-import { proxiedRequestOf, type ProxiedRequest } from "./proxied-request.ts";
+import { UpstreamCall, type Upstream } from "./upstream/balancer.ts";
+import { encodeRequest, type OutgoingRequest } from "./upstream/request-encoding.ts";
+import { clientRequestOf, type ClientRequest } from "./client-request.ts";
 import type { RateLimits } from "./config.ts";
 import { TokenBuckets } from "./rate-limiter.ts";
 
@@ -38,9 +39,9 @@ const INVALID_TOKEN = new ApiError("INVALID_TOKEN", "The token is malformed, exp
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 /** Where a proxied request's answer goes. */
-export interface ProxyReply {
+export interface AnswerSink {
   /** The upstream's answer, to be passed on as it came; returns the status the client got. */
-  upstream(r: UpstreamResponse, requestId: string): number;
+  fromUpstream(answer: UpstreamAnswer, requestId: string): number;
   /** An answer of the gateway's own: an error in the contract's shape. */
   own(response: Response): void;
 }
@@ -57,13 +58,13 @@ export interface RequestProxy {
    * A body-less GET or HEAD as the edge read it off the wire. False, with nothing done, when
    * the path is not one the gateway proxies.
    */
-  forward(request: ProxiedRequest, clientIp: string, reply: ProxyReply): boolean;
+  forward(request: ClientRequest, clientIp: string, reply: AnswerSink): boolean;
   /**
    * A write whose head the edge read, admitted on route, token and rate limits before its body
    * is read: false, with nothing done, when the path is not one the gateway proxies; null when
    * it has been answered (refused); else where its body goes.
    */
-  begin(request: ProxiedRequest, clientIp: string, reply: ProxyReply): BodySink | null | false;
+  begin(request: ClientRequest, clientIp: string, reply: AnswerSink): BodySink | null | false;
   /** The gateway's refusal of a request on route and token alone (404, 401), or null when it would go upstream. */
   refusal(method: string, path: string, authorization: string | null, requestId: string): Response | null;
 }
@@ -82,7 +83,7 @@ export function createProxy(d: ProxyDeps): RequestProxy {
  * One proxied request from start to answer: its record, its upstream call and its callbacks
  * in one object, the only one the gateway allocates for it besides its strings.
  */
-class Exchange extends UpstreamCall {
+class Exchange extends UpstreamCall implements OutgoingRequest {
   readonly started = performance.now();
   readonly requestId: string;
   readonly trace: TraceContext | null;
@@ -97,10 +98,10 @@ class Exchange extends UpstreamCall {
 
   constructor(
     private readonly gateway: GatewayProxy,
-    readonly request: ProxiedRequest,
+    readonly request: ClientRequest,
     readonly route: Route | null,
     readonly clientIp: string,
-    private readonly reply: ProxyReply,
+    private readonly reply: AnswerSink,
   ) {
     super();
     const method = request.method;
@@ -114,23 +115,26 @@ class Exchange extends UpstreamCall {
     this.batchKey = route !== null && route.hot && method === "GET" ? request.target : null;
   }
 
-  /** The request as it goes upstream. */
+  get target(): string {
+    return this.request.target;
+  }
+
+  get headerLines(): string {
+    return this.request.headerLines;
+  }
+
+  get traceparent(): string | null {
+    return this.trace ? traceparentOf(this.trace.traceId, this.spanId) : this.request.traceparent;
+  }
+
   encode(host: string): Uint8Array {
-    const r = this.request;
-    let head = `${this.method} ${r.target} HTTP/1.1\r\nhost: ${host}\r\n${r.headerLines}x-request-id: ${this.requestId}\r\nx-forwarded-for: ${this.clientIp}\r\n`;
-    const traceparent = this.trace ? traceparentOf(this.trace.traceId, this.spanId) : r.traceparent;
-    if (traceparent !== null) head += `traceparent: ${traceparent}\r\n`;
-    if (this.userId !== null) head += `x-user-id: ${this.userId}\r\n`;
-    const body = this.body;
-    head += `content-length: ${body === null ? 0 : body.length}\r\nconnection: keep-alive\r\n\r\n`;
-    const bytes = Buffer.from(head, "latin1");
-    return body === null ? bytes : Buffer.concat([bytes, body]);
+    return encodeRequest(this, host);
   }
 
   // Runs inside the pool's read loop, which must not see a throw: the answers behind this
   // one in the same read would be lost.
-  answered(r: UpstreamResponse): void {
-    this.gateway.observe(this, this.reply.upstream(r, this.requestId));
+  onAnswer(answer: UpstreamAnswer): void {
+    this.gateway.observe(this, this.reply.fromUpstream(answer, this.requestId));
   }
 
   gaveUp(e: UpstreamError): void {
@@ -173,17 +177,17 @@ class GatewayProxy {
       const query = target.indexOf("?");
       const path = query === -1 ? target : target.slice(0, query);
       const route = routeOf(method, path);
-      const reply: ProxyReply = {
-        upstream: (r, requestId) => {
-          const response = this.fromUpstream(r, requestId);
+      const reply: AnswerSink = {
+        fromUpstream: (answer, requestId) => {
+          const response = this.responseOf(answer, requestId);
           resolve(response);
           return response.status;
         },
         own: resolve,
       };
       // One native call for all headers; iterating the Headers object allocates per entry.
-      const proxied = proxiedRequestOf(method, target, path, request.headers.toJSON());
-      const exchange = new Exchange(this, proxied, route, clientIp, reply);
+      const clientRequest = clientRequestOf(method, target, path, request.headers.toJSON());
+      const exchange = new Exchange(this, clientRequest, route, clientIp, reply);
       if (!this.admit(exchange)) return;
       if (method === "GET" || method === "HEAD") return exchange.send(null);
       readBodyWithin(request, this.d.bodyLimit).then(
@@ -204,7 +208,7 @@ class GatewayProxy {
     return errorResponse(e.code, e.message, undefined, headers);
   }
 
-  forward(request: ProxiedRequest, clientIp: string, reply: ProxyReply): boolean {
+  forward(request: ClientRequest, clientIp: string, reply: AnswerSink): boolean {
     const route = routeOf(request.method, request.path);
     if (route === null) return false;
     const exchange = new Exchange(this, request, route, clientIp, reply);
@@ -212,7 +216,7 @@ class GatewayProxy {
     return true;
   }
 
-  begin(request: ProxiedRequest, clientIp: string, reply: ProxyReply): BodySink | null | false {
+  begin(request: ClientRequest, clientIp: string, reply: AnswerSink): BodySink | null | false {
     const route = routeOf(request.method, request.path);
     if (route === null) return false;
     const exchange = new Exchange(this, request, route, clientIp, reply);
@@ -290,13 +294,13 @@ class GatewayProxy {
       });
   }
 
-  private fromUpstream(upstream: UpstreamResponse, requestId: string): Response {
-    const headers = upstream.headers;
-    if (!upstream.hasRequestId) headers.push(["x-request-id", requestId]);
-    const status = upstream.status;
-    const nullBody = status === 204 || status === 205 || status === 304 || upstream.body.length === 0;
+  private responseOf(answer: UpstreamAnswer, requestId: string): Response {
+    const headers = answer.headers;
+    if (!answer.hasRequestId) headers.push(["x-request-id", requestId]);
+    const status = answer.status;
+    const nullBody = status === 204 || status === 205 || status === 304 || answer.body.length === 0;
     try {
-      return new Response(nullBody ? null : upstream.body, { status, headers });
+      return new Response(nullBody ? null : answer.body, { status, headers });
     } catch {
       // Bun refuses some answers a raw socket can carry.
       this.d.log.warn("upstream answer cannot be passed on", { requestId, status });

@@ -12,10 +12,10 @@
  * cut out. The lines passed upstream are taken as they came, in as few pieces as the dropped
  * ones allow.
  */
-import { byLength, hasBareLineBreak, isNamed } from "./head-text.ts";
-import { DROPPED_REQUEST_HEADERS, type ProxiedRequest } from "./proxied-request.ts";
+import { byLength, hasBareLineBreak, isNamed } from "../http1/header-lines.ts";
+import { DROPPED_REQUEST_HEADERS, type ClientRequest } from "../client-request.ts";
 
-export interface SimpleRequestHead extends ProxiedRequest {
+export interface SimpleRequestHead extends ClientRequest {
   method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** The body's length (a write's), or -1: none (a GET's or HEAD's). */
   contentLength: number;
@@ -27,7 +27,7 @@ export interface SimpleRequestHead extends ProxiedRequest {
   forwardedFor: string | null;
 }
 
-/** Anything but tab, visible ASCII and line breaks (checked apart). One class, no alternatives: ~0.6 ns a character. */
+/** Anything but tab, visible ASCII and line breaks (checked apart). One class, no alternatives: the cheapest scan of a whole head. */
 const BAD_CHARACTER = /[^\t\x20-\x7e\r\n]/;
 
 const ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

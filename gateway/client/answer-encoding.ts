@@ -1,6 +1,6 @@
 /** Answers as the edge writes them: HTTP/1.1 bytes. */
 import { STATUS_CODES } from "node:http";
-import type { UpstreamResponse } from "./http1-pool.ts";
+import type { UpstreamAnswer } from "../upstream/answer.ts";
 
 let date = new Date().toUTCString();
 let dateSecond = Math.floor(Date.now() / 1000);
@@ -28,12 +28,12 @@ function assemble(status: number, head: string, body: Uint8Array, headOnly: bool
  * An upstream's answer: byte for byte when the pool says it can be (the usual case for our
  * services, which set x-request-id), else its status, end-to-end headers and body.
  */
-export function upstreamAnswerBytes(r: UpstreamResponse, requestId: string, headOnly: boolean): Uint8Array {
-  if (r.raw !== null && r.hasRequestId) return r.raw;
+export function upstreamAnswerBytes(answer: UpstreamAnswer, requestId: string, headOnly: boolean): Uint8Array {
+  if (answer.raw !== null && answer.hasRequestId) return answer.raw;
   let head = "";
-  for (const [name, value] of r.headers) head += `${name}: ${value}\r\n`;
-  if (!r.hasRequestId) head += `x-request-id: ${requestId}\r\n`;
-  return assemble(r.status, head, r.body, headOnly);
+  for (const [name, value] of answer.headers) head += `${name}: ${value}\r\n`;
+  if (!answer.hasRequestId) head += `x-request-id: ${requestId}\r\n`;
+  return assemble(answer.status, head, answer.body, headOnly);
 }
 
 /** An answer of the gateway's own (an error), from the Response it was made as. */

@@ -3,7 +3,9 @@
  * Requests go round-robin over the instances; one that refuses connections is skipped for a
  * while and the request goes to the next at once, since it never reached the refused one.
  */
-import { Http1Pool, type PendingRequest, type PoolOptions, type UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
+import type { UpstreamAnswer, UpstreamError } from "./answer.ts";
+import type { PendingRequest } from "./connection.ts";
+import { Http1Pool, type PoolOptions } from "./pool.ts";
 
 export interface UpstreamOptions extends PoolOptions {
   /** How long an instance that refused connections is skipped. */
@@ -106,7 +108,7 @@ export abstract class UpstreamCall implements PendingRequest {
   /** The request's bytes, for an instance reached as `host`. */
   abstract encode(host: string): Uint8Array;
   /** Runs inside the pool's read loop: must not throw. */
-  abstract answered(r: UpstreamResponse): void;
+  abstract onAnswer(answer: UpstreamAnswer): void;
   /** No instance answered. */
   abstract gaveUp(e: UpstreamError): void;
 

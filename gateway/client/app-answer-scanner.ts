@@ -4,13 +4,13 @@
  * end. Interim answers (100 Continue) are passed on and the final one is waited for.
  */
 import { ChunkedScanner } from "./chunked-scanner.ts";
-import { forEachHeaderLine, isNamed } from "./head-text.ts";
+import { forEachHeaderLine, isNamed } from "../http1/header-lines.ts";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const MALFORMED = -2;
 const MORE = -1;
 
-export class AnswerScanner {
+export class AppAnswerScanner {
   private head: Buffer | null = null;
   /** -1: reading a head; -2: chunked; -3: until close; else body bytes left. */
   private left = -1;

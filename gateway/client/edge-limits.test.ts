@@ -3,26 +3,18 @@
  * nothing; connection caps; shedding past the in-flight cap; rate limits on protected writes.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { jwt } from "@elysiajs/jwt";
-import { Elysia } from "elysia";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
-import { startEdge, type Edge } from "./edge.ts";
 import type { EdgeLimits } from "./edge-limits.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
-import { Upstream } from "./upstream.ts";
+import { startEdgeFixture } from "../testing/edge-fixture.ts";
+import { RawClient } from "../testing/raw-client.ts";
 
-const SECRET = "edge-limits-test-key";
-const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
-const tokenOf = (sub: string) => signer.sign({ sub, type: "access", exp: Math.floor(Date.now() / 1000) + 600 });
-
-const upstreamServer = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
+const limited: string[] = [];
+const gw = startEdgeFixture({
+  secret: "edge-limits-test-key",
+  bodyLimit: 64 * 1024,
+  timeoutMs: 5000,
+  rateLimits: { subjectPerSecond: 1, subjectBurst: 2, addressPerSecond: 1, addressBurst: 4 },
+  onRateLimited: (limit) => void limited.push(limit),
+  async upstream(req) {
     const delay = Number(new URL(req.url).searchParams.get("delay") ?? 0);
     if (delay) await Bun.sleep(delay);
     if (req.method !== "GET") await req.text();
@@ -31,44 +23,9 @@ const upstreamServer = Bun.serve({
     return Response.json({ ok: true }, { status: req.method === "POST" ? 201 : 200, headers: { "x-request-id": req.headers.get("x-request-id")! } });
   },
 });
-
-const log = createLogger("gateway", "error");
-const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], { maxConnections: 64, timeoutMs: 5000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
-const metrics = createServiceMetrics("gateway");
-const limited: string[] = [];
-const proxy = createProxy({
-  upstreams: { auth: upstream, product: upstream, order: upstream },
-  verifier: new TokenVerifier(SECRET),
-  bodyLimit: 64 * 1024,
-  metrics,
-  tracer: null,
-  slowRequestMs: 10_000,
-  log,
-  onUpstreamError() {},
-  rateLimits: { subjectPerSecond: 1, subjectBurst: 2, addressPerSecond: 1, addressBurst: 4 },
-  onRateLimited: (limit) => void limited.push(limit),
-});
-let edges: Edge[] = [];
-const app = buildGatewayApp({
-  proxy,
-  runtime: { log, metrics, bodyLimit: 64 * 1024, slowRequestMs: 10_000, tracer: null },
-  docs: () => new Response("docs"),
-  clientOf: (p) => edges.map((e) => e.clientOf(p)).find(Boolean),
-  publicMetrics: false,
-});
-app.listen({ hostname: "127.0.0.1", port: 0 });
-const start = (limits: Partial<EdgeLimits>) => {
-  const edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "127.0.0.1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log, bodyLimit: 64 * 1024, limits });
-  edges.push(edge);
-  return edge;
-};
-
-afterAll(async () => {
-  await Promise.all(edges.map((e) => e.stop()));
-  await app.stop(true);
-  upstream.close();
-  upstreamServer.stop(true);
-});
+const { tokenOf } = gw;
+const start = (limits: Partial<EdgeLimits>) => gw.start({ limits });
+afterAll(() => gw.stop());
 
 const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: gw\r\n${extra}\r\n`;
 

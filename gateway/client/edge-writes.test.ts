@@ -6,36 +6,12 @@
  * request went.
  */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
-import { jwt } from "@elysiajs/jwt";
-import { Elysia } from "elysia";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { startEdge, type Edge } from "./edge.ts";
 import type { EdgeLimits } from "./edge-limits.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
-import { Upstream } from "./upstream.ts";
-
-const SECRET = "edge-writes-test-key";
-const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
-const tokenOf = (sub: string) => signer.sign({ sub, type: "access", exp: Math.floor(Date.now() / 1000) + 600 });
+import { startEdgeFixture } from "../testing/edge-fixture.ts";
+import { RawClient } from "../testing/raw-client.ts";
 
 /** What reached the upstream. */
 const seen: { method: string; path: string; body: string; headers: Record<string, string> }[] = [];
-const upstreamServer = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
-    const url = new URL(req.url);
-    const body = await req.text();
-    const delay = Number(url.searchParams.get("delay") ?? 0);
-    if (delay) await Bun.sleep(delay);
-    const echo = { method: req.method, path: url.pathname + url.search, body, headers: Object.fromEntries(req.headers) };
-    seen.push(echo);
-    return Response.json(echo, { status: req.method === "POST" ? 201 : 200, headers: { "x-request-id": req.headers.get("x-request-id")! } });
-  },
-});
 const tunnelTarget = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
@@ -46,31 +22,29 @@ const tunnelTarget = Bun.serve({
 });
 
 const BODY_LIMIT = 64 * 1024;
-const log = createLogger("gateway", "error");
-const upstream = new Upstream("order", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], { maxConnections: 64, timeoutMs: 5000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
-const proxy = createProxy({
-  upstreams: { auth: upstream, product: upstream, order: upstream },
-  verifier: new TokenVerifier(SECRET),
+const gw = startEdgeFixture({
+  secret: "edge-writes-test-key",
   bodyLimit: BODY_LIMIT,
-  metrics: createServiceMetrics("gateway"),
-  tracer: null,
-  slowRequestMs: 10_000,
-  log,
-  onUpstreamError() {},
+  upstreamName: "order",
+  timeoutMs: 5000,
   rateLimits: { subjectPerSecond: 1, subjectBurst: 2, addressPerSecond: 100, addressBurst: 1000 },
+  tunnelPort: tunnelTarget.port!,
+  async upstream(req) {
+    const url = new URL(req.url);
+    const body = await req.text();
+    const delay = Number(url.searchParams.get("delay") ?? 0);
+    if (delay) await Bun.sleep(delay);
+    const echo = { method: req.method, path: url.pathname + url.search, body, headers: Object.fromEntries(req.headers) };
+    seen.push(echo);
+    return Response.json(echo, { status: req.method === "POST" ? 201 : 200, headers: { "x-request-id": req.headers.get("x-request-id")! } });
+  },
 });
-const edges: Edge[] = [];
-const start = (limits: Partial<EdgeLimits> = {}) => {
-  const edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "127.0.0.1", port: tunnelTarget.port! }, proxy, idleTimeoutS: 30, log, bodyLimit: BODY_LIMIT, limits });
-  edges.push(edge);
-  return edge;
-};
+const { tokenOf } = gw;
+const start = (limits: Partial<EdgeLimits> = {}) => gw.start({ limits });
 const edge = start();
 
 afterAll(async () => {
-  await Promise.all(edges.map((e) => e.stop()));
-  upstream.close();
-  upstreamServer.stop(true);
+  await gw.stop();
   tunnelTarget.stop(true);
 });
 

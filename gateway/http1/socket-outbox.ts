@@ -6,7 +6,7 @@ export interface Budget {
   bytes: number;
 }
 
-export class Outbox {
+export class SocketOutbox {
   private chunks: Uint8Array[] = [];
   /** Bytes waiting. */
   size = 0;

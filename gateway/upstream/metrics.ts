@@ -1,8 +1,8 @@
 /** The gateway's own metrics: upstream failures by kind, and its upstream connections. */
 import { Counter, Gauge } from "prom-client";
-import type { ServiceMetrics } from "../lib/metrics.ts";
-import type { UpstreamFailure } from "./http1-pool.ts";
-import type { Upstream } from "./upstream.ts";
+import type { ServiceMetrics } from "../../lib/metrics.ts";
+import type { UpstreamFailure } from "./answer.ts";
+import type { Upstream } from "./balancer.ts";
 
 export function registerUpstreamMetrics(metrics: ServiceMetrics, upstreams: Upstream[]) {
   const failures = new Counter({

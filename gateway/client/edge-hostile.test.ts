@@ -3,31 +3,24 @@
  * findings), on raw sockets: no request that would succeed alone fails because of another.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { jwt } from "@elysiajs/jwt";
-import { Elysia } from "elysia";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
-import { startEdge, type Edge } from "./edge.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
-import { Upstream } from "./upstream.ts";
-
-const SECRET = "edge-hostile-test-key";
-const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
-const token = await signer.sign({ sub: "user-1", type: "access", exp: Math.floor(Date.now() / 1000) + 600 });
+import { createLogger } from "../../lib/log.ts";
+import { startEdgeFixture } from "../testing/edge-fixture.ts";
+import { RawClient } from "../testing/raw-client.ts";
 
 /** A ~300 KB page, as product's list with 100 long descriptions is. */
 const BIG_PAGE = JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ id: i, description: "d".repeat(3000) })), total: 100, page: 1, size: 100 });
 let stock = 10;
 const stockChanges: number[] = [];
 
+const logLines: string[] = [];
+const BODY_LIMIT = 64 * 1024;
 /** Product as far as these tests need it: Bun.serve, with its own limits and pipelining. */
-const upstreamServer = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
+const gw = startEdgeFixture({
+  secret: "edge-hostile-test-key",
+  bodyLimit: BODY_LIMIT,
+  log: createLogger("gateway", "info", (line) => void logLines.push(line)),
+  app: { maxRequestBodySize: BODY_LIMIT + 64 * 1024 },
+  async upstream(req) {
     const url = new URL(req.url);
     const id = req.headers.get("x-request-id")!;
     const headers = { "x-request-id": id, "content-type": "application/json" };
@@ -44,44 +37,10 @@ const upstreamServer = Bun.serve({
     return Response.json({ method: req.method, path: url.pathname + url.search, bytes: body.length, userId: req.headers.get("x-user-id") }, { status: req.method === "POST" ? 201 : 200, headers });
   },
 });
-
-const logLines: string[] = [];
-const log = createLogger("gateway", "info", (line) => void logLines.push(line));
-const options = { maxConnections: 64, timeoutMs: 3000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 };
-const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], options);
-const metrics = createServiceMetrics("gateway");
-const BODY_LIMIT = 64 * 1024;
-const proxy = createProxy({
-  upstreams: { auth: upstream, product: upstream, order: upstream },
-  verifier: new TokenVerifier(SECRET),
-  bodyLimit: BODY_LIMIT,
-  metrics,
-  tracer: null,
-  slowRequestMs: 10_000,
-  log,
-  onUpstreamError() {},
-});
-let edge: Edge | null = null;
-const app = buildGatewayApp({
-  proxy,
-  runtime: { log, metrics, bodyLimit: BODY_LIMIT, slowRequestMs: 10_000, tracer: null },
-  docs: () => new Response("docs"),
-  clientOf: (p) => edge?.clientOf(p),
-  publicMetrics: false,
-});
-app.listen({ hostname: "127.0.0.1", port: 0, maxRequestBodySize: BODY_LIMIT + 64 * 1024 });
-const appAddress = { hostname: "127.0.0.1", port: app.server!.port! };
-const start = (limits: Record<string, number> = {}) =>
-  startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: appAddress, proxy, idleTimeoutS: 30, log, bodyLimit: BODY_LIMIT, limits });
-edge = start();
-const port = edge.port;
-
-afterAll(async () => {
-  await edge?.stop();
-  await app.stop(true);
-  upstream.close();
-  upstreamServer.stop(true);
-});
+const token = await gw.tokenOf("user-1");
+const start = (limits: Record<string, number> = {}) => gw.start({ limits });
+const port = start().port;
+afterAll(() => gw.stop());
 
 const auth = `authorization: Bearer ${token}\r\n`;
 const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: gw\r\n${extra}\r\n`;

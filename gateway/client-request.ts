@@ -1,6 +1,6 @@
-/** A request as the proxy takes it, from Bun's Request or from the edge's own reading. */
+/** A client's request as the proxy takes it, from Bun's Request (the app) or from the edge's own reading of its head. */
 
-export interface ProxiedRequest {
+export interface ClientRequest {
   method: string;
   /** Path and query as sent. */
   target: string;
@@ -42,7 +42,7 @@ export const DROPPED_REQUEST_HEADERS = new Set([
 ]);
 
 /** The same from Bun's Request (`headers`: its headers, one native call, names in lower case). */
-export function proxiedRequestOf(method: string, target: string, path: string, headers: Record<string, string>): ProxiedRequest {
+export function clientRequestOf(method: string, target: string, path: string, headers: Record<string, string>): ClientRequest {
   let headerLines = "";
   for (const name in headers) if (!DROPPED_REQUEST_HEADERS.has(name) && name !== "traceparent") headerLines += `${name}: ${headers[name]}\r\n`;
   return {

@@ -1,7 +1,8 @@
 /** Retries across a batch: a request never fails because a batch-mate's answer did. */
 import { expect, test } from "bun:test";
-import type { UpstreamError, UpstreamResponse } from "./http1-pool.ts";
-import { Upstream, UpstreamCall } from "./upstream.ts";
+import type { UpstreamAnswer, UpstreamError } from "./answer.ts";
+import { rawUpstream } from "../testing/raw-upstream.ts";
+import { Upstream, UpstreamCall } from "./balancer.ts";
 
 class Call extends UpstreamCall {
   readonly headOnly = false;
@@ -21,8 +22,8 @@ class Call extends UpstreamCall {
     return Buffer.from(`GET /products/deals HTTP/1.1\r\nhost: ${host}\r\n${this.extra}content-length: 0\r\n\r\n`);
   }
 
-  answered(r: UpstreamResponse): void {
-    this.settle(r.status);
+  onAnswer(answer: UpstreamAnswer): void {
+    this.settle(answer.status);
   }
 
   gaveUp(e: UpstreamError): void {
@@ -31,28 +32,8 @@ class Call extends UpstreamCall {
 }
 
 test("batch-mates refused with 431 and Connection: close cost the others nothing: they are sent again alone", async () => {
-  const reads: number[] = [];
-  const server = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      data(socket, data) {
-        const requests = data.toString("latin1").split("\r\n\r\n").filter(Boolean);
-        reads.push(requests.length);
-        let out = "";
-        for (const r of requests) {
-          if (r.includes("x-bad")) {
-            // As Bun.serve refuses a head it will not read: an answer, then the connection closed.
-            socket.write(`${out}HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-            socket.end();
-            return;
-          }
-          out += "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-        }
-        socket.write(out);
-      },
-    },
-  });
+  // As Bun.serve refuses a head it will not read: an answer, then the connection closed.
+  const { server, reads } = rawUpstream((_path, _index, head) => (head.includes("x-bad") ? { last: "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n" } : "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"));
   const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${server.port}`)], { maxConnections: 8, timeoutMs: 2000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
   // Idle connections for the retries to find, and the answer's size known: small.
   const warm = Array.from({ length: 4 }, () => new Call("/products/deals"));

@@ -1,14 +1,8 @@
 /** Client addresses behind a load balancer: believed only from TRUSTED_PROXIES, both ways on the wire. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
-import { startEdge, type Edge } from "./edge.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
+import { startEdgeFixture } from "../testing/edge-fixture.ts";
+import { RawClient } from "../testing/raw-client.ts";
 import { readProxyHeader, TrustedProxies } from "./trusted-proxies.ts";
-import { Upstream } from "./upstream.ts";
 
 describe("TrustedProxies", () => {
   const t = new TrustedProxies(["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]);
@@ -39,32 +33,17 @@ describe("TrustedProxies", () => {
   });
 });
 
-const upstreamServer = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
+const gw = startEdgeFixture({
+  secret: "trusted-proxies-key",
+  bodyLimit: 10_000,
+  maxConnections: 8,
+  async upstream(req) {
     if (req.method !== "GET") await req.text();
     return Response.json({ forwardedFor: req.headers.get("x-forwarded-for") }, { headers: { "x-request-id": req.headers.get("x-request-id")! } });
   },
 });
-const log = createLogger("gateway", "error");
-const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], { maxConnections: 8, timeoutMs: 3000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
-const metrics = createServiceMetrics("gateway");
-const proxy = createProxy({ upstreams: { auth: upstream, product: upstream, order: upstream }, verifier: new TokenVerifier("trusted-proxies-key"), bodyLimit: 10_000, metrics, tracer: null, slowRequestMs: 10_000, log, onUpstreamError() {} });
-const edges: Edge[] = [];
-const app = buildGatewayApp({ proxy, runtime: { log, metrics, bodyLimit: 10_000, slowRequestMs: 10_000, tracer: null }, docs: () => new Response("docs"), clientOf: (p) => edges.map((e) => e.clientOf(p)).find(Boolean), publicMetrics: false });
-app.listen({ hostname: "127.0.0.1", port: 0 });
-const start = (trusted: string[]) => {
-  const edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "127.0.0.1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log, bodyLimit: 10_000, trustedProxies: new TrustedProxies(trusted) });
-  edges.push(edge);
-  return edge.port;
-};
-afterAll(async () => {
-  await Promise.all(edges.map((e) => e.stop()));
-  await app.stop(true);
-  upstream.close();
-  upstreamServer.stop(true);
-});
+const start = (trusted: string[]) => gw.start({ trustedProxies: new TrustedProxies(trusted) }).port;
+afterAll(() => gw.stop());
 
 /** What the upstream was told about the client, for a fast-lane GET and a tunnelled GET (a path Bun rewrites). */
 async function seenBy(port: number, prefix: string, xff: string): Promise<string[]> {

@@ -10,7 +10,7 @@
  * lengths, a length and a chunked encoding, an encoding other than chunked, a folded line or
  * a bare line break is refused (null: the edge answers 400 and closes).
  */
-import { hasBareLineBreak, isNamed } from "./head-text.ts";
+import { hasBareLineBreak, isNamed } from "../http1/header-lines.ts";
 
 export interface RequestFrame {
   method: string;

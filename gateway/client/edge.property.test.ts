@@ -4,33 +4,29 @@
  * paths among them, bodies by length and chunked, HTTP/1.0, odd and
  * mutated heads) split at random byte offsets, through a real edge and app in front of a
  * recording upstream. A fixed seed and a short run in CI; `FC_RUNS=2000 bun test
- * gateway/edge.property` runs longer.
+ * gateway/client/edge.property` runs longer.
  */
 import { afterAll, expect, test } from "bun:test";
 import fc from "fast-check";
-import { jwt } from "@elysiajs/jwt";
-import { Elysia } from "elysia";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
-import { startEdge, type Edge } from "./edge.ts";
-import { createProxy } from "./proxy.ts";
-import { RawClient } from "./raw-client.ts";
-import { Upstream } from "./upstream.ts";
+import { createLogger } from "../../lib/log.ts";
+import { startEdgeFixture } from "../testing/edge-fixture.ts";
+import { RawClient } from "../testing/raw-client.ts";
 
 const RUNS = Number(process.env.FC_RUNS ?? 40);
 const SEED = Number(process.env.FC_SEED ?? 1313);
-const SECRET = "edge-property-test-key";
-const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
-const token = await signer.sign({ sub: "prop-user", type: "access", exp: Math.floor(Date.now() / 1000) + 3600 });
+const BODY_LIMIT = 16 * 1024;
 
 /** Request ids the upstream saw, and whether each came with a verified user. */
 const seen = new Map<string, string | null>();
-const upstreamServer = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
+const gw = startEdgeFixture({
+  secret: "edge-property-test-key",
+  bodyLimit: BODY_LIMIT,
+  maxConnections: 32,
+  timeoutMs: 5000,
+  slowRequestMs: 60_000,
+  log: createLogger("gateway", "error", () => {}),
+  app: { maxRequestBodySize: BODY_LIMIT + 64 * 1024 },
+  async upstream(req) {
     const id = req.headers.get("x-request-id")!;
     seen.set(id, req.headers.get("x-user-id"));
     const delay = Number(new URL(req.url).searchParams.get("delay") ?? 0);
@@ -39,25 +35,11 @@ const upstreamServer = Bun.serve({
     return Response.json({ id, bytes: body.length }, { status: req.method === "POST" ? 201 : 200, headers: { "x-request-id": id } });
   },
 });
-
-const log = createLogger("gateway", "error", () => {});
-const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], { maxConnections: 32, timeoutMs: 5000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
-const metrics = createServiceMetrics("gateway");
-const BODY_LIMIT = 16 * 1024;
-const proxy = createProxy({ upstreams: { auth: upstream, product: upstream, order: upstream }, verifier: new TokenVerifier(SECRET), bodyLimit: BODY_LIMIT, metrics, tracer: null, slowRequestMs: 60_000, log, onUpstreamError() {} });
-let edge: Edge | null = null;
-const app = buildGatewayApp({ proxy, runtime: { log, metrics, bodyLimit: BODY_LIMIT, slowRequestMs: 60_000, tracer: null }, docs: () => new Response("docs"), clientOf: (p) => edge?.clientOf(p), publicMetrics: false });
-app.listen({ hostname: "127.0.0.1", port: 0, maxRequestBodySize: BODY_LIMIT + 64 * 1024 });
-const appPort = app.server!.port!;
-edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "127.0.0.1", port: appPort }, proxy, idleTimeoutS: 30, log, bodyLimit: BODY_LIMIT, limits: { headTimeoutMs: 2000, lingerMs: 300 } });
+const token = await gw.tokenOf("prop-user", 3600);
+const appPort = gw.appAddress.port;
+const edge = gw.start({ limits: { headTimeoutMs: 2000, lingerMs: 300 } });
 const edgePort = edge.port;
-
-afterAll(async () => {
-  await edge?.stop();
-  await app.stop(true);
-  upstream.close();
-  upstreamServer.stop(true);
-});
+afterAll(() => gw.stop());
 
 interface Spec {
   kind: "get" | "head" | "post" | "write" | "order" | "chunked" | "patch" | "http10" | "odd";
@@ -160,7 +142,7 @@ test(
     );
     // Nothing left held once the connections are gone.
     await Bun.sleep(400);
-    expect(edge!.stats()).toMatchObject({ bufferedBytes: 0, inFlight: 0 });
+    expect(edge.stats()).toMatchObject({ bufferedBytes: 0, inFlight: 0 });
   },
   120_000,
 );

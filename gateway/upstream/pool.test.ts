@@ -1,13 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { freePort } from "../dev/stack/free-port.ts";
-import { Http1Pool, UpstreamError, type UpstreamResponse } from "./http1-pool.ts";
-import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
+import { freePort } from "../../dev/stack/free-port.ts";
+import { UpstreamError, type UpstreamAnswer } from "./answer.ts";
+import { Http1Pool } from "./pool.ts";
+import { rawUpstream } from "../testing/raw-upstream.ts";
+import { useEndToEndTimeouts } from "../../dev/testing/timeouts.ts";
 
 useEndToEndTimeouts();
 
 /** One request through the pool's callbacks, as a promise. */
 const ask = (pool: Http1Pool, data: Uint8Array, headOnly: boolean, batchKey: string | null = null) =>
-  new Promise<UpstreamResponse>((answered, failed) => pool.dispatch(data, { deadline: 0, headOnly, batchKey, answered, failed }, batchKey));
+  new Promise<UpstreamAnswer>((onAnswer, failed) => pool.dispatch(data, { deadline: 0, headOnly, batchKey, onAnswer, failed }, batchKey));
 
 const request = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nhost: test\r\ncontent-length: 0\r\n\r\n`, "latin1");
 const options = { maxConnections: 4, timeoutMs: 300, connectTimeoutMs: 500, idleMs: 10_000 };
@@ -89,33 +91,6 @@ describe("Http1Pool", () => {
   });
 });
 
-/** A raw upstream that records each read and answers every request in it, in order, echoing its path. */
-function rawUpstream(answer: (path: string, index: number) => string | null) {
-  const reads: number[] = [];
-  let index = 0;
-  const server = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      data(socket, data) {
-        const requests = data.toString("latin1").split("\r\n\r\n").filter(Boolean);
-        reads.push(requests.length);
-        let out = "";
-        for (const r of requests) {
-          const reply = answer(r.split(" ")[1]!, index++);
-          if (reply === null) {
-            socket.write(out);
-            socket.end();
-            return;
-          }
-          out += reply;
-        }
-        socket.write(out);
-      },
-    },
-  });
-  return { server, reads };
-}
 const ok = (body: string, extra = "") => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
 
 test("header names in any case: length, Connection: Close and X-Request-ID are read; connection-level headers are not passed on", async () => {

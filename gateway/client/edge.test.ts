@@ -4,26 +4,18 @@
  * their order on a connection whatever answers them.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { jwt } from "@elysiajs/jwt";
-import { Elysia } from "elysia";
-import { createLogger } from "../lib/log.ts";
-import { createServiceMetrics } from "../lib/metrics.ts";
-import { TokenVerifier } from "../lib/token-verifier.ts";
-import { buildGatewayApp } from "./app.ts";
-import { startEdge, type Edge } from "./edge.ts";
-import { createProxy } from "./proxy.ts";
-import { Upstream } from "./upstream.ts";
-import { RawClient, type RawAnswer as Answer } from "./raw-client.ts";
-
-const SECRET = "edge-test-key";
-const signer = new Elysia().use(jwt({ name: "jwt", secret: SECRET, alg: "HS256" })).decorator.jwt;
-const token = await signer.sign({ sub: "user-1", type: "access", exp: Math.floor(Date.now() / 1000) + 600 });
+import { startEdgeFixture } from "../testing/edge-fixture.ts";
+import { RawClient, type RawAnswer as Answer } from "../testing/raw-client.ts";
 
 /** Answers with what it received; some paths answer late, big, chunked or without a request id. */
-const upstreamServer = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
+const gw = startEdgeFixture({
+  secret: "edge-test-key",
+  bodyLimit: 10_000,
+  maxConnections: 16,
+  // The app on IPv6 loopback, the clients on IPv4: what the upstream is told about the client
+  // shows whether the app learnt it from the edge or saw the tunnel's own address.
+  app: { hostname: "::1", publicMetrics: true },
+  async upstream(req) {
     const url = new URL(req.url);
     const delay = Number(url.searchParams.get("delay") ?? 0);
     if (delay) await Bun.sleep(delay);
@@ -34,40 +26,10 @@ const upstreamServer = Bun.serve({
     return Response.json(echo, { headers: { "x-request-id": req.headers.get("x-request-id")!, etag: '"e1"' } });
   },
 });
-
-const log = createLogger("gateway", "error");
-const options = { maxConnections: 16, timeoutMs: 3000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 };
-const product = new Upstream("product", [new URL(`http://127.0.0.1:${upstreamServer.port}`)], options);
-const metrics = createServiceMetrics("gateway");
-const proxy = createProxy({
-  upstreams: { auth: product, product, order: product },
-  verifier: new TokenVerifier(SECRET),
-  bodyLimit: 10_000,
-  metrics,
-  tracer: null,
-  slowRequestMs: 10_000,
-  log,
-  onUpstreamError() {},
-});
-let edge: Edge | null = null;
-const app = buildGatewayApp({
-  proxy,
-  runtime: { log, metrics, bodyLimit: 10_000, slowRequestMs: 10_000, tracer: null },
-  docs: () => new Response("docs"),
-  clientOf: (port) => edge?.clientOf(port),
-});
-// The app on IPv6 loopback, the clients on IPv4: what the upstream is told about the client
-// shows whether the app learnt it from the edge or saw the tunnel's own address.
-app.listen({ hostname: "::1", port: 0 });
-edge = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log, bodyLimit: 10_000 });
-const port = edge.port;
-
-afterAll(async () => {
-  await edge?.stop();
-  await app.stop(true);
-  product.close();
-  upstreamServer.stop(true);
-});
+const { proxy } = gw;
+const token = await gw.tokenOf("user-1");
+const port = gw.start().port;
+afterAll(() => gw.stop());
 
 const open = (to = port) => RawClient.open(to);
 
@@ -208,7 +170,7 @@ describe("requests handed to the app", () => {
 });
 
 test("stopping: answers in flight are written, then connections close and no new ones are taken", async () => {
-  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 30, log, bodyLimit: 10_000 });
+  const local = gw.start();
   const busy = await Bun.connect({ hostname: "127.0.0.1", port: local.port, socket: { data() {} } });
   const received: Buffer[] = [];
   let closed = false;
@@ -234,7 +196,7 @@ test(
   "idle connections close; one in use never does, though Bun's timer fires on it",
   async () => {
     // Bun's socket timer fires in whole ticks of ~4 s, however short the timeout.
-    const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy, idleTimeoutS: 1, log, bodyLimit: 10_000 });
+    const local = gw.start({ idleTimeoutS: 1 });
     let closedAt = 0;
     let answers = 0;
     const started = Date.now();
@@ -270,7 +232,7 @@ test("a failure inside the proxy is a 500 in the contract's shape for that reque
       return proxy.forward(...args);
     },
   };
-  const local = startEdge({ hostname: "127.0.0.1", port: 0, reusePort: false, app: { hostname: "::1", port: app.server!.port! }, proxy: failing, idleTimeoutS: 30, log, bodyLimit: 10_000 });
+  const local = gw.start({ proxy: failing });
   const raw = await RawClient.open(local.port);
   raw.write(get("/products/first") + get("/products/second"));
   const [first, second] = await raw.read(2);

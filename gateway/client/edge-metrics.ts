@@ -1,6 +1,6 @@
 /** The edge's metrics: open connections, bytes waiting for clients, requests shed and rate limited. */
 import { Counter, Gauge } from "prom-client";
-import type { ServiceMetrics } from "../lib/metrics.ts";
+import type { ServiceMetrics } from "../../lib/metrics.ts";
 import type { Edge } from "./edge.ts";
 
 export function registerEdgeMetrics(metrics: ServiceMetrics, edge: () => Edge | null) {
