@@ -4,13 +4,7 @@
  * a stock check that does not add up fails the run.
  */
 import type { ScenarioResult } from "./run-scenario.ts";
-
-export interface Verdict {
-  target: string;
-  /** The figure measured, as printed. */
-  value: string;
-  met: boolean;
-}
+import type { Verdict } from "./verdict.ts";
 
 const n = (v: number) => v.toLocaleString("en-US");
 const verdict = (target: string, value: string, met: boolean): Verdict => ({ target, value, met });

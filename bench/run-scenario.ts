@@ -6,7 +6,7 @@ import { startLoad, type Interval } from "./loadgen/coordinator.ts";
 import { holdWindow, profileDuration } from "./loadgen/profile.ts";
 import { cpuPercent, sample, type ProcessGroup, type Sample } from "./process-sampler.ts";
 import type { RequestSpec } from "./loadgen/request-mix.ts";
-import type { Verdict } from "./order-targets.ts";
+import type { Verdict } from "./verdict.ts";
 import type { Progress } from "./progress.ts";
 import type { Scenario } from "./scenarios.ts";
 import type { StockCheck } from "./stock-check.ts";

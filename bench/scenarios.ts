@@ -6,6 +6,7 @@
 import type { Profile } from "./loadgen/profile.ts";
 import type { RequestSpec } from "./loadgen/request-mix.ts";
 import type { DealSpec, SeededDeal } from "./order-seed.ts";
+import type { Seeded } from "./seed.ts";
 
 export type TargetName = "gateway" | "product" | "nginx";
 
@@ -46,15 +47,6 @@ export const SCENARIO_NAMES = ["spike", "spike-deals", "arrival", "max-gateway",
 
 /** What `overload` assumes `max-gateway` does when it did not run before it (the README's last median). */
 export const ASSUMED_MAX_GATEWAY_RPS = 25_000;
-
-export interface Seeded {
-  /** Access tokens of seeded users; requests rotate over them. */
-  tokens: string[];
-  /** Seeded products, for reads by id (one database query each). */
-  productIds: string[];
-  /** The seeded users' credentials, for the login storm. */
-  logins: { email: string; password: string }[];
-}
 
 const seconds = (s: number) => s * 1000;
 const THINK_MS = 50;

@@ -2,11 +2,19 @@
  * The data a run needs, created through the gateway the way clients would: users with
  * tokens, a full first page of products, and 20 deals live for the next day.
  */
-import type { Seeded } from "./scenarios.ts";
 
 const USERS = 10;
 const PRODUCTS = 40;
 const LIVE_DEALS = 20;
+
+export interface Seeded {
+  /** Access tokens of seeded users; requests rotate over them. */
+  tokens: string[];
+  /** Seeded products, for reads by id (one database query each). */
+  productIds: string[];
+  /** The seeded users' credentials, for the login storm. */
+  logins: { email: string; password: string }[];
+}
 
 export async function post(base: string, path: string, body: unknown, token?: string): Promise<any> {
   const res = await fetch(base + path, {
