@@ -50,3 +50,25 @@ test("batch-mates refused with 431 and Connection: close cost the others nothing
   upstream.close();
   server.stop(true);
 });
+
+test("a batched request whose answer broke off mid-body is sent again alone, once, and answered", async () => {
+  // The first request marked x-cut gets half an answer, then the connection closes.
+  let cut = false;
+  const { server } = rawUpstream((_path, _index, head) => {
+    if (head.includes("x-cut") && !cut) {
+      cut = true;
+      return { last: "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nok" };
+    }
+    return "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+  });
+  const upstream = new Upstream("product", [new URL(`http://127.0.0.1:${server.port}`)], { maxConnections: 8, timeoutMs: 2000, connectTimeoutMs: 500, idleMs: 10_000, downMs: 1000 });
+  const warm = new Call("/products/deals");
+  upstream.send(warm);
+  await warm.done;
+  const calls = [new Call("/products/deals"), new Call("/products/deals", "x-cut: 1\r\n"), new Call("/products/deals")];
+  for (const c of calls) upstream.send(c);
+  expect(await Promise.all(calls.map((c) => c.done))).toEqual([200, 200, 200]);
+  expect(cut).toBe(true);
+  upstream.close();
+  server.stop(true);
+});
