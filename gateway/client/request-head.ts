@@ -84,6 +84,8 @@ const valueOf = (text: string, colon: number, lineEnd: number) => text.slice(col
 
 /** `text`: the head up to, not including, the blank line that ends it (latin1). */
 export function parseSimpleHead(text: string): SimpleRequestHead | null {
+  // Written out rather than a loop over a table of methods: on every request of a spike, the
+  // loop measured slower for the GET it almost always finds first.
   let method: SimpleRequestHead["method"];
   let at: number;
   if (text.startsWith("GET /")) {
