@@ -25,7 +25,7 @@ await runMain(ORDER_SETTINGS, async (config) => {
   const metrics = registerOrderMetrics(runtime.metrics, sql, applicationName, config.poolSize);
   const store = new OrderStore(sql);
   const placing = new Placing(store, metrics, log, { batching: config.batching === "on", maxBatch: config.maxBatch, soldOutTtlMs: config.soldOutTtlMs });
-  const sweep = startKeySweep(sql, log, config.keySweepMs);
+  const sweep = startKeySweep(store, log, config.keySweepMs);
   const app = buildOrderApp({ store, placing, verifier: new TokenVerifier(config.jwtSecret), runtime, databaseAnswers: () => databaseAnswers(sql) });
   listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
     await sweep.stop();

@@ -21,6 +21,11 @@ export type CancelOutcome = { ok: true; order: Order } | { ok: false; error: Api
 
 const sorted = (ids: Iterable<string>) => [...new Set(ids)].sort();
 
+/** How long an Idempotency-Key holds its answer (the contract's window): older keys may be claimed again, and are swept. */
+const KEY_LIFETIME = "24 hours";
+/** Rows one sweep statement deletes, so none holds many row locks or runs long. */
+const SWEEP_CHUNK = 5_000;
+
 interface OrderRow extends Omit<Order, "items" | "total_amount"> {
   /** int8: postgres.js gives it as a string. */
   total_amount: string;
@@ -75,7 +80,7 @@ export class OrderStore {
               insert into orders.idempotency_keys as k (user_id, key, fingerprint, status, body)
               select u, k, f, 0, '' from unnest(${claimKeys.map((c) => c[0]!)}::text[], ${claimKeys.map((c) => c[1]!)}::text[], ${claimKeys.map((c) => c[2]!)}::text[]) as t(u, k, f)
               on conflict (user_id, key) do update set fingerprint = excluded.fingerprint, status = 0, body = '', created_at = now()
-                where k.created_at < now() - interval '24 hours'
+                where k.created_at < now() - ${KEY_LIFETIME}::interval
               returning user_id, key`;
       const earlier =
         claimKeys.length === 0
@@ -158,6 +163,18 @@ export class OrderStore {
       await Promise.all(writes);
       return { answers: answers as Answer[], soldOut: batch.soldOut, written: orders.length };
     });
+  }
+
+  /** Deletes every Idempotency-Key past its lifetime, a chunk per statement; resolves to how many. */
+  async deleteExpiredKeys(): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const { count } = await this.sql`
+        delete from orders.idempotency_keys where ctid = any(array(
+          select ctid from orders.idempotency_keys where created_at < now() - ${KEY_LIFETIME}::interval limit ${SWEEP_CHUNK}))`;
+      deleted += count;
+      if (count < SWEEP_CHUNK) return deleted;
+    }
   }
 
   /** The caller's orders, newest first. */
