@@ -175,6 +175,25 @@ describe("a sold-out deal is refused from memory", () => {
     expect((await buy(orderUrl, accessToken(TEST_JWT_SECRET), productId, dealId)).status).toBe(201);
   });
 
+  test("orders queued while a batch sells the deal out are refused from memory, not in another transaction", async () => {
+    const { productId, dealId } = await dealWithStock(1, 10);
+    const batchesBefore = await metric(orderUrl, "order_batch_size_count");
+    const release = await holdDealRow(dealId);
+    const results: Promise<{ i: number; status: number; body: any }>[] = [];
+    for (let i = 0; i < 20; i++) {
+      results.push(buy(orderUrl, accessToken(TEST_JWT_SECRET), productId, dealId).then((r) => ({ i, status: r.status, body: r.body })));
+      await Bun.sleep(3);
+    }
+    await Bun.sleep(100);
+    await release();
+    const done = await Promise.all(results);
+    expect(done.filter((r) => r.status === 201).map((r) => r.i)).toEqual([0]);
+    for (const r of done.slice(1)) expect(r.body).toMatchObject({ error: "DEAL_NOT_ACTIVE", details: { deal_id: dealId, status: "sold_out" } });
+    // The first order's transaction sold the unit; the 19 behind it never reached the database.
+    expect((await metric(orderUrl, "order_batch_size_count")) - batchesBefore).toBe(1);
+    expect(await expectUnitsAddUp(productId, dealId, 10)).toBe(1);
+  });
+
   test("units given back elsewhere (another instance, by hand) are sold again within the mark's expiry (1 s)", async () => {
     const { productId, dealId } = await dealWithStock(1, 10);
     expect((await buy(orderUrl, accessToken(TEST_JWT_SECRET), productId, dealId)).status).toBe(201);

@@ -52,9 +52,8 @@ export class Placing {
         return first.answer;
       }
     } else {
-      // A keyed request may be a retry of one that succeeded: only the database knows.
-      const soldOut = request.items.find((i) => i.deal_id !== null && this.soldOut.has(i.deal_id, i.product_id));
-      if (soldOut) return this.count(answerOf(new ApiError("DEAL_NOT_ACTIVE", "The deal is sold out", { deal_id: soldOut.deal_id, status: "sold_out" })));
+      const refused = this.refusedFromMemory(request);
+      if (refused) return this.count(refused);
     }
     const answer = new Promise<Answer>((resolve) => {
       const pending = { request, resolve };
@@ -70,7 +69,24 @@ export class Placing {
     for (const id of dealIds) this.soldOut.clear(id);
   }
 
-  private async runBatch(batch: Pending[]): Promise<void> {
+  /**
+   * The sold-out refusal of a keyless request whose deal is marked, or null. A keyed request
+   * may be a retry of one that succeeded: only the database knows.
+   */
+  private refusedFromMemory(request: PlacementRequest): Answer | null {
+    if (request.idempotency !== null) return null;
+    const soldOut = request.items.find((i) => i.deal_id !== null && this.soldOut.has(i.deal_id, i.product_id));
+    return soldOut ? answerOf(new ApiError("DEAL_NOT_ACTIVE", "The deal is sold out", { deal_id: soldOut.deal_id, status: "sold_out" })) : null;
+  }
+
+  private async runBatch(queued: Pending[]): Promise<void> {
+    // What queued while the batch before sold its deal out is refused as an arrival now would be.
+    const batch = queued.filter((p) => {
+      const refused = this.refusedFromMemory(p.request);
+      if (refused) p.resolve(this.count(refused));
+      return refused === null;
+    });
+    if (batch.length === 0) return;
     const started = performance.now();
     try {
       const outcome = await this.store.placeBatch(batch.map((p) => p.request));
