@@ -73,6 +73,10 @@ describe("TokenVerifier cache", () => {
     const v = new TokenVerifier(SECRET, "access", 3);
     const tokens = await Promise.all([1, 2, 3, 4, 5].map((i) => library.sign(claims({ jti: String(i) }))));
     for (const t of tokens) expect(v.verify(t)).not.toBeNull();
-    expect((v as unknown as { cache: Map<string, unknown> }).cache.size).toBe(3);
+    const cache = (v as unknown as { cache: Map<string, unknown> }).cache;
+    expect([...cache.keys()]).toEqual(tokens.slice(2));
+    // Verified again, the oldest goes: the ring keeps evicting in insertion order.
+    expect(v.verify(tokens[0]!)).not.toBeNull();
+    expect([...cache.keys()]).toEqual([...tokens.slice(3), tokens[0]]);
   });
 });
