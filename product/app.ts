@@ -89,9 +89,11 @@ export function buildProductApp(deps: ProductAppDeps) {
     )
     .get(
       "/products/deals/:id",
-      async ({ params, set }) => {
+      async ({ params }) => {
         if (!UUID.test(params.id)) throw notFound("deal");
-        const deal = await readThrough(() => catalog.deal(params.id), () => snapshot.deal(params.id), set);
+        // A deal the snapshot holds (live or to come, with stock) is answered from memory, as
+        // fresh as the list it is read from during a sale; any other from the database.
+        const deal = snapshot.deal(params.id) ?? (await catalog.deal(params.id));
         if (!deal) throw notFound("deal");
         return dealJson(deal, Date.now());
       },

@@ -64,6 +64,32 @@ describe("the live deal list follows the data within a second", () => {
     expect({ status: one.status, deal: one.body.status, remaining: one.body.remaining_stock }).toEqual({ status: 200, deal: "sold_out", remaining: 0 });
   });
 
+  test("a live deal by id is answered from memory, with the deals table locked; a sold-out one from the database", async () => {
+    const live = await newDeal(-1000, 3_600_000);
+    const soldOut = await newDeal(-1000, 3_600_000);
+    await sql`update product.deals set remaining_stock = 0 where id = ${soldOut.id}`;
+    await eventually(async () => expect(await liveIds()).toEqual(expect.not.arrayContaining([soldOut.id])), 1000);
+    const { promise: held, resolve: release } = Promise.withResolvers<void>();
+    const { promise: locked, resolve: isLocked } = Promise.withResolvers<void>();
+    const holder = sql.begin(async (tx) => {
+      await tx`lock table product.deals in access exclusive mode`;
+      isLocked();
+      await held;
+    });
+    await locked;
+    const started = performance.now();
+    const one = await call(gw, "GET", `/products/deals/${live.id}`);
+    const ms = performance.now() - started;
+    const fromDatabase = call(gw, "GET", `/products/deals/${soldOut.id}`);
+    await Bun.sleep(300);
+    release();
+    await holder;
+    expect({ status: one.status, id: one.body.id, remaining: one.body.remaining_stock }).toEqual({ status: 200, id: live.id, remaining: 5 });
+    expect(ms).toBeLessThan(250);
+    const other = await fromDatabase;
+    expect({ status: other.status, deal: other.body.status }).toEqual({ status: 200, deal: "sold_out" });
+  });
+
   test("a deal enters when it starts and leaves when it ends, on the clock", async () => {
     const deal = await newDeal(1200, 2400);
     expect(deal.status).toBe("scheduled");

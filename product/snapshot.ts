@@ -1,6 +1,6 @@
 /**
- * The hot reads, served from memory: live deals and the first pages of the product list,
- * as pre-serialized JSON with an ETag. The data is reloaded when the database says it
+ * The hot reads, served from memory: live deals (their list as pre-serialized JSON with an
+ * ETag, and each one by id) and the first pages of the product list, with an ETag too. The data is reloaded when the database says it
  * changed (LISTEN/NOTIFY), on a timer as a safety net, and never by a request: a request only
  * re-renders from memory, which also makes deals start and end on the clock to the
  * millisecond. Reloads are single-flight: whoever asks while one runs gets one more after it.
@@ -25,6 +25,7 @@ export interface RenderedPage {
 
 interface SnapshotData {
   deals: DealRow[];
+  dealsById: Map<string, DealRow>;
   products: ProductRow[];
   totals: Map<string | null, number>;
   loadedAt: number;
@@ -91,7 +92,8 @@ export class CatalogSnapshot {
         const reload = ++this.reloadsStarted;
         this.lastStart = Date.now();
         try {
-          this.install({ ...(await this.catalog.snapshotData(this.productWindow)), loadedAt: Date.now() });
+          const data = await this.catalog.snapshotData(this.productWindow);
+          this.install({ ...data, dealsById: new Map(data.deals.map((d) => [d.id, d])), loadedAt: Date.now() });
           this.lastError = null;
           this.loads++;
         } catch (e) {
@@ -227,7 +229,7 @@ export class CatalogSnapshot {
   }
 
   deal(id: string): DealRow | undefined {
-    return this.data?.deals.find((d) => d.id === id);
+    return this.data?.dealsById.get(id);
   }
 }
 
