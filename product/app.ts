@@ -89,11 +89,13 @@ export function buildProductApp(deps: ProductAppDeps) {
     )
     .get(
       "/products/deals/:id",
-      async ({ params }) => {
+      async ({ params, set }) => {
         if (!UUID.test(params.id)) throw notFound("deal");
         // A deal the snapshot holds (live or to come, with stock) is answered from memory, as
         // fresh as the list it is read from during a sale; any other from the database.
-        const deal = snapshot.deal(params.id) ?? (await catalog.deal(params.id));
+        const held = snapshot.deal(params.id);
+        if (held) set.headers["x-snapshot-age"] = String(Math.floor(snapshot.age() / 1000));
+        const deal = held ?? (await catalog.deal(params.id));
         if (!deal) throw notFound("deal");
         return dealJson(deal, Date.now());
       },

@@ -85,6 +85,7 @@ describe("the live deal list follows the data within a second", () => {
     release();
     await holder;
     expect({ status: one.status, id: one.body.id, remaining: one.body.remaining_stock }).toEqual({ status: 200, id: live.id, remaining: 5 });
+    expect(Number(one.headers.get("x-snapshot-age"))).toBeGreaterThanOrEqual(0);
     expect(ms).toBeLessThan(250);
     const other = await fromDatabase;
     expect({ status: other.status, deal: other.body.status }).toEqual({ status: 200, deal: "sold_out" });
