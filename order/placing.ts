@@ -75,8 +75,11 @@ export class Placing {
    */
   private refusedFromMemory(request: PlacementRequest): Answer | null {
     if (request.idempotency !== null) return null;
-    const soldOut = request.items.find((i) => i.deal_id !== null && this.soldOut.has(i.deal_id, i.product_id));
-    return soldOut ? answerOf(new ApiError("DEAL_NOT_ACTIVE", "The deal is sold out", { deal_id: soldOut.deal_id, status: "sold_out" })) : null;
+    for (const i of request.items) {
+      const refusal = i.deal_id === null ? null : this.soldOut.refusal(i.deal_id, i.product_id);
+      if (refusal !== null) return refusal;
+    }
+    return null;
   }
 
   private async runBatch(queued: Pending[]): Promise<void> {

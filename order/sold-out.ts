@@ -4,25 +4,30 @@
  * instance gives units back, and expires after `ttlMs`: then the next order asks the
  * database again, so units given back through another instance are sold within that time.
  */
+import { ApiError, apiErrorBody } from "../lib/errors.ts";
+import type { Answer } from "./model.ts";
+
 export class SoldOutDeals {
-  private readonly marks = new Map<string, { productId: string; until: number }>();
+  private readonly marks = new Map<string, { productId: string; until: number; refusal: Answer }>();
 
   constructor(private readonly ttlMs: number) {}
 
   mark(dealId: string, productId: string, now = Date.now()): void {
-    this.marks.set(dealId, { productId, until: now + this.ttlMs });
+    const e = new ApiError("DEAL_NOT_ACTIVE", "The deal is sold out", { deal_id: dealId, status: "sold_out" });
+    // Made once per mark: every order refused meanwhile gets the same answer.
+    this.marks.set(dealId, { productId, until: now + this.ttlMs, refusal: { status: e.status, body: apiErrorBody(e) } });
   }
 
-  /** Whether an order of `productId` through `dealId` is known to be refused as sold out. */
-  has(dealId: string, productId: string, now = Date.now()): boolean {
+  /** The refusal of an order of `productId` through `dealId` known to be sold out, or null. */
+  refusal(dealId: string, productId: string, now = Date.now()): Answer | null {
     const mark = this.marks.get(dealId);
-    if (mark === undefined) return false;
+    if (mark === undefined) return null;
     if (now >= mark.until) {
       this.marks.delete(dealId);
-      return false;
+      return null;
     }
     // A deal of another product is refused as INVALID_DEAL, which the database decides.
-    return mark.productId === productId;
+    return mark.productId === productId ? mark.refusal : null;
   }
 
   clear(dealId: string): void {
