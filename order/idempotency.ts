@@ -4,9 +4,13 @@
  * waits for that answer instead of racing it. Across instances and crashes the database row
  * (orders.idempotency_keys, claimed in the order's own transaction) is what decides.
  */
-import type { Answer, RequestedItem, ShippingAddress } from "./model.ts";
+import { ApiError } from "../lib/errors.ts";
+import { answerOf, type Answer, type RequestedItem, type ShippingAddress } from "./model.ts";
 
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The answer to a key used before with another request, whether this instance or the database knows it. */
+export const keyReused = (): Answer => answerOf(new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request"));
 
 /** The same order asked for twice has the same fingerprint, whatever the JSON's key order. */
 export function fingerprint(items: RequestedItem[], address: ShippingAddress | null): string {

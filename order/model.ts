@@ -1,4 +1,5 @@
 /** Orders as the service holds them, and their JSON shape in the contract. */
+import { apiErrorBody, type ApiError } from "../lib/errors.ts";
 
 export type OrderStatus = "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
 export const ORDER_STATUSES: readonly OrderStatus[] = ["pending", "confirmed", "shipped", "delivered", "cancelled"];
@@ -83,3 +84,6 @@ export interface Answer {
   status: number;
   body: unknown;
 }
+
+/** An error as the answer a request gets (and a keyed one stores). */
+export const answerOf = (e: ApiError): Answer => ({ status: e.status, body: apiErrorBody(e) });

@@ -2,10 +2,11 @@
  * Data access for orders (schema `orders`), taking and giving back stock through the
  * functions product's schema owns, inside the same transaction as the order rows.
  */
-import { ApiError, apiErrorBody } from "../lib/errors.ts";
+import { ApiError } from "../lib/errors.ts";
 import type { TransactionSql } from "postgres";
 import type { Sql } from "../lib/db.ts";
 import { CANCELLABLE, orderJson, type Answer, type Order, type OrderItem, type OrderStatus, type PlacementRequest, type ShippingAddress } from "./model.ts";
+import { keyReused } from "./idempotency.ts";
 import { decideBatch, holdingKey, type LockedDeal, type LockedProduct, type LockedRows } from "./placement.ts";
 
 export interface BatchOutcome {
@@ -238,8 +239,3 @@ function changeStock(tx: TransactionSql, dealDeltas: Map<string, number>, produc
   const products = sorted(productDeltas.keys());
   return tx`select product.change_stock(${deals}::uuid[], ${deals.map((d) => dealDeltas.get(d)!)}::int4[], ${products}::uuid[], ${products.map((p) => productDeltas.get(p)!)}::int4[])`;
 }
-
-const keyReused = (): Answer => {
-  const e = new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request");
-  return { status: e.status, body: apiErrorBody(e) };
-};

@@ -6,8 +6,8 @@
  * never fail the statements, and with them the batch, for the others.
  */
 import { dealStatus } from "../lib/deal-status.ts";
-import { ApiError, apiErrorBody } from "../lib/errors.ts";
-import type { Answer, Order, OrderItem, PlacementRequest } from "./model.ts";
+import { ApiError } from "../lib/errors.ts";
+import { answerOf, type Answer, type Order, type OrderItem, type PlacementRequest } from "./model.ts";
 
 export interface LockedDeal {
   id: string;
@@ -48,7 +48,7 @@ export interface BatchDecision {
 
 export const holdingKey = (userId: string, dealId: string) => `${userId}\u0000${dealId}`;
 
-const refuse = (e: ApiError): Decision => ({ granted: false, answer: { status: e.status, body: apiErrorBody(e) } });
+const refuse = (e: ApiError): Decision => ({ granted: false, answer: answerOf(e) });
 
 /** UUIDv7: the ids a spike writes land at the end of their primary keys' indexes, not each on a random page. */
 const timeOrderedId = () => Bun.randomUUIDv7();

@@ -4,12 +4,12 @@
  * group commit lane of the rows it touches. Each batch is one transaction (OrderStore); if it
  * fails, nothing of it was written and every request in it is answered 503.
  */
-import { ApiError, apiErrorBody } from "../lib/errors.ts";
+import { ApiError } from "../lib/errors.ts";
 import { isDatabaseUnavailable } from "../lib/database-unavailable.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { InFlightKeys } from "./idempotency.ts";
-import type { Answer, PlacementRequest } from "./model.ts";
+import { InFlightKeys, keyReused } from "./idempotency.ts";
+import { answerOf, type Answer, type PlacementRequest } from "./model.ts";
 import type { OrderMetrics } from "./order-metrics.ts";
 import type { OrderStore } from "./order-store.ts";
 import { SoldOutDeals } from "./sold-out.ts";
@@ -26,7 +26,6 @@ interface Pending {
   resolve: (a: Answer) => void;
 }
 
-const answerOf = (e: ApiError): Answer => ({ status: e.status, body: apiErrorBody(e) });
 
 export class Placing {
   readonly soldOut: SoldOutDeals;
@@ -48,7 +47,7 @@ export class Placing {
     if (key !== null) {
       const first = this.inFlight.get(request.userId, key.key);
       if (first) {
-        if (first.fingerprint !== key.fingerprint) return this.count(answerOf(new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request")));
+        if (first.fingerprint !== key.fingerprint) return this.count(keyReused());
         return first.answer;
       }
     } else {

@@ -4,8 +4,8 @@
  * instance gives units back, and expires after `ttlMs`: then the next order asks the
  * database again, so units given back through another instance are sold within that time.
  */
-import { ApiError, apiErrorBody } from "../lib/errors.ts";
-import type { Answer } from "./model.ts";
+import { ApiError } from "../lib/errors.ts";
+import { answerOf, type Answer } from "./model.ts";
 
 export class SoldOutDeals {
   private readonly marks = new Map<string, { productId: string; until: number; refusal: Answer }>();
@@ -13,9 +13,9 @@ export class SoldOutDeals {
   constructor(private readonly ttlMs: number) {}
 
   mark(dealId: string, productId: string, now = Date.now()): void {
-    const e = new ApiError("DEAL_NOT_ACTIVE", "The deal is sold out", { deal_id: dealId, status: "sold_out" });
     // Made once per mark: every order refused meanwhile gets the same answer.
-    this.marks.set(dealId, { productId, until: now + this.ttlMs, refusal: { status: e.status, body: apiErrorBody(e) } });
+    const refusal = answerOf(new ApiError("DEAL_NOT_ACTIVE", "The deal is sold out", { deal_id: dealId, status: "sold_out" }));
+    this.marks.set(dealId, { productId, until: now + this.ttlMs, refusal });
   }
 
   /** The refusal of an order of `productId` through `dealId` known to be sold out, or null. */
