@@ -25,12 +25,15 @@ function instant(field: string, value: string): Date {
   return new Date(ms);
 }
 
+/** `X-Snapshot-Age`: whole seconds since the snapshot an answer from memory was read from. */
+const snapshotAge = (ageMs: number) => String(Math.floor(ageMs / 1000));
+
 const jsonPage = (page: RenderedPage, ifNoneMatch: string | null, ageMs: number) => {
   const headers = {
     "content-type": "application/json",
     etag: page.etag,
     "cache-control": "no-cache",
-    "x-snapshot-age": String(Math.floor(ageMs / 1000)),
+    "x-snapshot-age": snapshotAge(ageMs),
   };
   if (ifNoneMatch !== null && ifNoneMatch.includes(page.etag)) return new Response(null, { status: 304, headers });
   return new Response(page.body, { headers });
@@ -51,7 +54,7 @@ export function buildProductApp(deps: ProductAppDeps) {
       if (!isDatabaseUnavailable(e)) throw e;
       const cached = fromMemory();
       if (cached === undefined) throw e;
-      set.headers["x-snapshot-age"] = String(Math.floor(snapshot.age() / 1000));
+      set.headers["x-snapshot-age"] = snapshotAge(snapshot.age());
       return cached;
     }
   }
@@ -94,7 +97,7 @@ export function buildProductApp(deps: ProductAppDeps) {
         // A deal the snapshot holds (live or to come, with stock) is answered from memory, as
         // fresh as the list it is read from during a sale; any other from the database.
         const held = snapshot.deal(params.id);
-        if (held) set.headers["x-snapshot-age"] = String(Math.floor(snapshot.age() / 1000));
+        if (held) set.headers["x-snapshot-age"] = snapshotAge(snapshot.age());
         const deal = held ?? (await catalog.deal(params.id));
         if (!deal) throw notFound("deal");
         return dealJson(deal, Date.now());

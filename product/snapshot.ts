@@ -1,9 +1,10 @@
 /**
  * The hot reads, served from memory: live deals (their list as pre-serialized JSON with an
- * ETag, and each one by id) and the first pages of the product list, with an ETag too. The data is reloaded when the database says it
- * changed (LISTEN/NOTIFY), on a timer as a safety net, and never by a request: a request only
- * re-renders from memory, which also makes deals start and end on the clock to the
- * millisecond. Reloads are single-flight: whoever asks while one runs gets one more after it.
+ * ETag, and each one by id) and the first pages of the product list, with an ETag too. The
+ * data is reloaded when the database says it changed (LISTEN/NOTIFY), on a timer as a safety
+ * net, and never by a request: a request only re-renders from memory, which also makes deals
+ * start and end on the clock to the millisecond. Reloads are single-flight: whoever asks while
+ * one runs gets one more after it.
  *
  * Reads after writes: the instance that answered a write must show it in its lists right
  * away, so a write's handler awaits `caughtUp()` before answering: a reload that started
