@@ -152,6 +152,28 @@ describe("first come, first served, in shared transactions", () => {
     expect((await metric(orderUrl, "order_batch_size_count")) - batchesBefore).toBe(2);
     expect(await expectUnitsAddUp(productId, dealId, 100)).toBe(10);
   });
+
+  test("orders for other deals that arrive meanwhile go in the same next transaction", async () => {
+    const a = await dealWithStock(10, 100);
+    const b = await dealWithStock(10, 100);
+    const batchesBefore = await metric(orderUrl, "order_batch_size_count");
+    const release = await holdDealRow(a.dealId);
+    const first = buy(orderUrl, accessToken(TEST_JWT_SECRET), a.productId, a.dealId);
+    await Bun.sleep(20);
+    const queued: ReturnType<typeof buy>[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { productId, dealId } = i % 2 === 0 ? b : a;
+      queued.push(buy(orderUrl, accessToken(TEST_JWT_SECRET), productId, dealId));
+      await Bun.sleep(3);
+    }
+    await Bun.sleep(100);
+    await release();
+    expect([(await first).status, ...(await Promise.all(queued)).map((r) => r.status)]).toEqual(Array(11).fill(201));
+    // The first order alone, then the ten of both deals in one transaction.
+    expect((await metric(orderUrl, "order_batch_size_count")) - batchesBefore).toBe(2);
+    expect(await expectUnitsAddUp(a.productId, a.dealId, 100)).toBe(6);
+    expect(await expectUnitsAddUp(b.productId, b.dealId, 100)).toBe(5);
+  });
 });
 
 describe("a sold-out deal is refused from memory", () => {

@@ -1,4 +1,4 @@
-/** The batching queue: no wait when idle, arrival order, batches gathered while one is in flight, lanes apart. */
+/** The batching queue: no wait when idle, arrival order, batches gathered while one is in flight, one batch at a time. */
 import { expect, test } from "bun:test";
 import { GroupCommit } from "./group-commit.ts";
 
@@ -19,27 +19,29 @@ function recorder(maxBatch: number) {
 
 test("the first request runs at once; those arriving meanwhile go together next, in order, at most maxBatch", async () => {
   const { batches, queue, openNext } = recorder(3);
-  queue.add("deal", "a");
+  queue.add("a");
   expect(batches).toEqual([["a"]]);
-  for (const r of ["b", "c", "d", "e"]) queue.add("deal", r);
+  for (const r of ["b", "c", "d", "e"]) queue.add(r);
   await openNext();
   expect(batches).toEqual([["a"], ["b", "c", "d"]]);
   await openNext();
   expect(batches).toEqual([["a"], ["b", "c", "d"], ["e"]]);
   await openNext();
-  queue.add("deal", "f");
+  queue.add("f");
   expect(batches.at(-1)).toEqual(["f"]);
   await openNext();
 });
 
-test("lanes of different rows do not wait for each other", async () => {
+test("nothing runs beside a batch in flight, and a queue that emptied starts at once again", async () => {
   const { batches, queue, openNext } = recorder(10);
-  queue.add("one", "a");
-  queue.add("two", "b");
-  queue.add("one", "c");
-  expect(batches).toEqual([["a"], ["b"]]);
+  queue.add("a");
+  queue.add("b");
+  queue.add("c");
+  expect(batches).toEqual([["a"]]);
   await openNext();
-  expect(batches).toEqual([["a"], ["b"], ["c"]]);
+  expect(batches).toEqual([["a"], ["b", "c"]]);
   await openNext();
+  queue.add("d");
+  expect(batches).toEqual([["a"], ["b", "c"], ["d"]]);
   await openNext();
 });

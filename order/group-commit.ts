@@ -1,12 +1,15 @@
 /**
- * Group commit: requests that touch the same rows wait in one lane, in arrival order. A lane
- * with nothing in flight runs its first request at once (no artificial wait); requests that
- * arrive while a batch is in flight gather, and run together as the next batch, at most
- * `maxBatch` at a time. Lanes are keyed by the rows a request touches, so requests for
- * different deals never wait for each other here (the database's row locks order the rest).
+ * Group commit: every placement request of this instance waits in one queue, in arrival
+ * order. With nothing in flight the first request runs at once (no artificial wait); those
+ * that arrive while a batch is in flight gather, and run together as the next batch, at most
+ * `maxBatch` at a time. One batch in flight per instance, whatever rows its requests touch:
+ * on a machine whose cores are already busy answering, concurrent transactions only compete
+ * for them, and one batch over every deal is fewer, larger transactions than a batch per deal.
  */
 export class GroupCommit<T> {
-  private readonly lanes = new Map<string, { waiting: T[]; head: number }>();
+  private waiting: T[] = [];
+  private head = 0;
+  private running = false;
 
   constructor(
     /** Runs one batch; must not reject (it answers every request itself). */
@@ -14,33 +17,33 @@ export class GroupCommit<T> {
     private readonly maxBatch: number,
   ) {}
 
-  add(key: string, request: T): void {
-    const lane = this.lanes.get(key);
-    if (lane) {
-      lane.waiting.push(request);
+  add(request: T): void {
+    if (this.running) {
+      this.waiting.push(request);
       return;
     }
-    this.lanes.set(key, { waiting: [], head: 0 });
-    void this.drain(key, [request]);
+    this.running = true;
+    void this.drain([request]);
   }
 
-  private async drain(key: string, first: T[]): Promise<void> {
-    const lane = this.lanes.get(key)!;
+  private async drain(first: T[]): Promise<void> {
     let batch = first;
     for (;;) {
       await this.run(batch);
-      const left = lane.waiting.length - lane.head;
+      const left = this.waiting.length - this.head;
       if (left === 0) {
-        this.lanes.delete(key);
+        this.waiting = [];
+        this.head = 0;
+        this.running = false;
         return;
       }
       const take = Math.min(left, this.maxBatch);
-      batch = lane.waiting.slice(lane.head, lane.head + take);
-      lane.head += take;
+      batch = this.waiting.slice(this.head, this.head + take);
+      this.head += take;
       // Reclaim the consumed prefix once it dominates, so a long spike does not grow the array.
-      if (lane.head > 1024 && lane.head * 2 > lane.waiting.length) {
-        lane.waiting = lane.waiting.slice(lane.head);
-        lane.head = 0;
+      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
       }
     }
   }

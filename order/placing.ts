@@ -1,7 +1,7 @@
 /**
  * Placing orders: a validated request is refused from memory when its deal is known to be
  * sold out, joins the request already in flight with its Idempotency-Key, or goes into the
- * group commit lane of the rows it touches. Each batch is one transaction (OrderStore); if it
+ * instance's group commit queue. Each batch is one transaction (OrderStore); if it
  * fails, nothing of it was written and every request in it is answered 503.
  */
 import { ApiError } from "../lib/errors.ts";
@@ -30,7 +30,7 @@ interface Pending {
 export class Placing {
   readonly soldOut: SoldOutDeals;
   private readonly inFlight = new InFlightKeys();
-  private readonly lanes: GroupCommit<Pending> | null;
+  private readonly queue: GroupCommit<Pending> | null;
 
   constructor(
     private readonly store: OrderStore,
@@ -39,7 +39,7 @@ export class Placing {
     o: PlacingOptions,
   ) {
     this.soldOut = new SoldOutDeals(o.soldOutTtlMs);
-    this.lanes = o.batching ? new GroupCommit((batch) => this.runBatch(batch), o.maxBatch) : null;
+    this.queue = o.batching ? new GroupCommit((batch) => this.runBatch(batch), o.maxBatch) : null;
   }
 
   async place(request: PlacementRequest): Promise<Answer> {
@@ -56,7 +56,7 @@ export class Placing {
     }
     const answer = new Promise<Answer>((resolve) => {
       const pending = { request, resolve };
-      if (this.lanes) this.lanes.add(laneOf(request), pending);
+      if (this.queue) this.queue.add(pending);
       else void this.runBatch([pending]);
     });
     if (key !== null) this.inFlight.hold(request.userId, key.key, key.fingerprint, answer);
@@ -111,14 +111,4 @@ export class Placing {
     this.metrics.answered(a);
     return a;
   }
-}
-
-/** Requests that touch the same rows share a lane. */
-function laneOf(r: PlacementRequest): string {
-  const rows = new Set<string>();
-  for (const i of r.items) {
-    rows.add(i.product_id);
-    if (i.deal_id !== null) rows.add(i.deal_id);
-  }
-  return [...rows].sort().join(",");
 }
