@@ -4,7 +4,7 @@
  * route table must agree on which operations are public.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort } from "../dev/stack/free-port.ts";
+import { closedPort } from "../dev/stack/free-port.ts";
 import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
 import { STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
 import { routeOf } from "./route-table.ts";
@@ -99,7 +99,7 @@ describe("each service documents itself", () => {
 
 describe("a service the gateway cannot reach", () => {
   test("is named in the merged document, which still documents the others", async () => {
-    lonely = await startService("gateway", { AUTH_URL: authUrl, PRODUCT_URL: `http://127.0.0.1:${freePort()}`, ORDER_URL: orderUrl, JWT_SECRET: "docs-test-secret-0123456789abcdef0123456789" });
+    lonely = await startService("gateway", { AUTH_URL: authUrl, PRODUCT_URL: `http://127.0.0.1:${closedPort()}`, ORDER_URL: orderUrl, JWT_SECRET: "docs-test-secret-0123456789abcdef0123456789" });
     const doc = await documentOf(`${lonely.url}/docs/json`);
     expect(doc["x-missing-services"]).toEqual(["product"]);
     expect(doc.info.description).toContain("product (unreachable)");

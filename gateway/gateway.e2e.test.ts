@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jwt } from "@elysiajs/jwt";
 import { Elysia } from "elysia";
-import { freePort } from "../dev/stack/free-port.ts";
+import { closedPort } from "../dev/stack/free-port.ts";
 import { call, expectError, registerAndLogin } from "../dev/testing/http.ts";
 import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
 import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
@@ -37,7 +37,7 @@ beforeAll(async () => {
   gateway = await startService("gateway", {
     JWT_SECRET: TEST_JWT_SECRET,
     PRODUCT_URL: `http://127.0.0.1:${echo.port}`,
-    AUTH_URL: `http://127.0.0.1:${freePort()}`,
+    AUTH_URL: `http://127.0.0.1:${closedPort()}`,
     UPSTREAM_TIMEOUT_MS: "500",
     BODY_LIMIT_BYTES: "10000",
     SLOW_REQUEST_MS: "200",

@@ -1,6 +1,6 @@
 /** What an operator sees: metrics, API docs, logs with request ids, traces. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort } from "../dev/stack/free-port.ts";
+import { closedPort } from "../dev/stack/free-port.ts";
 import { call, registerAndLogin } from "../dev/testing/http.ts";
 import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
 import { TEST_JWT_SECRET, STACK_START_TIMEOUT_MS, testStack } from "../dev/testing/test-stack.ts";
@@ -122,7 +122,7 @@ describe("logs and traces", () => {
   beforeAll(async () => {
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`, LOG_LEVEL: "info" };
     product = await startService("product", { ...otel, ...stack.databaseEnv });
-    gateway = await startService("gateway", { ...otel, JWT_SECRET: TEST_JWT_SECRET, PRODUCT_URL: product.url, AUTH_URL: `http://127.0.0.1:${freePort()}` });
+    gateway = await startService("gateway", { ...otel, JWT_SECRET: TEST_JWT_SECRET, PRODUCT_URL: product.url, AUTH_URL: `http://127.0.0.1:${closedPort()}` });
   });
   afterAll(async () => {
     await gateway?.stop();

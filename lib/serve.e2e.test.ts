@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
-import { freePort } from "../dev/stack/free-port.ts";
+import { closedPort, freePort } from "../dev/stack/free-port.ts";
 import { call } from "../dev/testing/http.ts";
 import { SERVICES, serviceCommand, type ServiceName } from "../dev/stack/stack.ts";
 import { spawnService, startService, testMode } from "../dev/testing/service-process.ts";
@@ -24,7 +24,7 @@ async function failsToStart(service: "auth" | "product" | "gateway", env: Record
 }
 
 describe("start-up failures: one line, exit 1, no stack trace", () => {
-  const unreachable = `postgres://u:p@127.0.0.1:${freePort()}/db`;
+  const unreachable = `postgres://u:p@127.0.0.1:${closedPort()}/db`;
   const cases: [string, "auth" | "product" | "gateway", Record<string, string>, RegExp][] = [
     ["no database reachable", "auth", { DATABASE_URL: unreachable }, /database is not reachable/],
     ["no database reachable", "product", { DATABASE_URL: unreachable }, /database is not reachable/],

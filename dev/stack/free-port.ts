@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 export function freePort(): number {
   const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -14,4 +16,34 @@ export function portIsFree(port: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on, below the kernel's ephemeral range: for a
+ * peer that must be refused. A closed port inside that range can be handed to the connection
+ * itself as its source port, and the connection then reaches itself (TCP simultaneous open)
+ * and waits for an answer that never comes.
+ */
+export function closedPort(): number {
+  const low = ephemeralRangeStart();
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error(`no closed port found between 10000 and ${low}`);
+}
+
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 11_000) return low;
+  } catch {
+    // not Linux: every other kernel's range starts higher
+  }
+  return 32_768;
 }
