@@ -26,7 +26,6 @@ interface Pending {
   resolve: (a: Answer) => void;
 }
 
-
 export class Placing {
   readonly soldOut: SoldOutDeals;
   private readonly inFlight = new InFlightKeys();

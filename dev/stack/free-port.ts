@@ -9,9 +9,11 @@ export function freePort(): number {
 }
 
 /** Whether a service could listen on `port` on every address (what the gateway does) right now. */
-export function portIsFree(port: number): boolean {
+export const portIsFree = (port: number): boolean => canListen("0.0.0.0", port);
+
+function canListen(hostname: string, port: number): boolean {
   try {
-    Bun.listen({ hostname: "0.0.0.0", port, socket: { data() {} } }).stop(true);
+    Bun.listen({ hostname, port, socket: { data() {} } }).stop(true);
     return true;
   } catch {
     return false;
@@ -28,12 +30,7 @@ export function closedPort(): number {
   const low = ephemeralRangeStart();
   for (let tries = 0; tries < 100; tries++) {
     const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
-    try {
-      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
-      return port;
-    } catch {
-      // taken: try another
-    }
+    if (canListen("127.0.0.1", port)) return port;
   }
   throw new Error(`no closed port found between 10000 and ${low}`);
 }
