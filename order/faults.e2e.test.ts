@@ -1,9 +1,10 @@
 /**
  * Orders through crashes: the order service and product killed with SIGKILL during a burst,
- * PostgreSQL stopped during a burst and started again. Afterwards every 201 is a confirmed
- * order in the database, the units taken equal the units ordered, no order lacks its items,
- * and retries with the same Idempotency-Key never make a second order. These tests own their
- * processes and database, so they can break them.
+ * PostgreSQL stopped during a burst and started again, the service's database connections
+ * terminated under it. Afterwards every 201 is a confirmed order in the database, the units
+ * taken equal the units ordered, no order lacks its items, and retries with the same
+ * Idempotency-Key never make a second order. These tests own their processes and database,
+ * so they can break them.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
@@ -132,6 +133,26 @@ describe("crashes during a burst of orders", () => {
     await Bun.sleep(300);
     await b.stop();
     expect(b.attempts.some((a) => a.result === "no answer")).toBe(true);
+    await retryUnanswered(b);
+    await expectConsistent(productId, dealId, 10_000, b.attempts);
+  }, 60_000);
+
+  test("the order service's connections terminated during a burst: the pool recovers, every order after it is placed", async () => {
+    const { productId, dealId } = await liveDeal(5000, 10_000);
+    const b = burst(productId, dealId, 12);
+    await Bun.sleep(300);
+    for (let round = 0; round < 3; round++) {
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name like 'order-%'`;
+      await Bun.sleep(150);
+    }
+    await b.stop();
+    for (let i = 0; i < 30; i++) {
+      const user = crypto.randomUUID();
+      const key = crypto.randomUUID();
+      const result = await b.send(user, key);
+      b.attempts.push({ user, key, result });
+      expect({ after: i, result }).toMatchObject({ after: i, result: { status: 201 } });
+    }
     await retryUnanswered(b);
     await expectConsistent(productId, dealId, 10_000, b.attempts);
   }, 60_000);
