@@ -3,8 +3,8 @@
  * functions product's schema owns, inside the same transaction as the order rows.
  */
 import { ApiError } from "../lib/errors.ts";
-import type { TransactionSql } from "postgres";
-import type { Sql } from "../lib/db.ts";
+import type { ReservedSql, TransactionSql } from "postgres";
+import { pipelinedTransaction, type Sql } from "../lib/db.ts";
 import { CANCELLABLE, orderJson, type Answer, type Order, type OrderItem, type OrderStatus, type PlacementRequest, type ShippingAddress } from "./model.ts";
 import { keyReused } from "./idempotency.ts";
 import { decideBatch, holdingKey, type LockedDeal, type LockedProduct, type LockedRows } from "./placement.ts";
@@ -71,7 +71,7 @@ export class OrderStore {
     const dealIds = sorted(requests.flatMap((r) => r.items.flatMap((i) => (i.deal_id === null ? [] : [i.deal_id]))));
     const productIds = sorted(requests.flatMap((r) => r.items.map((i) => i.product_id)));
     const pairs = sorted(requests.flatMap((r) => r.items.flatMap((i) => (i.deal_id === null ? [] : [holdingKey(r.userId, i.deal_id)])))).map((k) => k.split("\u0000"));
-    return this.sql.begin(async (tx) => {
+    return pipelinedTransaction(this.sql, async (tx) => {
       // Keys first, in a fixed order, then rows: every transaction takes its locks in the same order.
       const claimKeys = keyed.map((r) => [r.userId, r.idempotency!.key, r.idempotency!.fingerprint]).sort((a, b) => (a[0]! + "\u0000" + a[1] < b[0]! + "\u0000" + b[1] ? -1 : 1));
       const claiming =
@@ -161,8 +161,7 @@ export class OrderStore {
           from unnest(${toStore.map((s) => s.r.userId)}::text[], ${toStore.map((s) => s.r.idempotency!.key)}::text[],
                       ${toStore.map((s) => s.a.status)}::int2[], ${toStore.map((s) => JSON.stringify(s.a.body))}::text[]) as w(user_id, key, status, body)
           where k.user_id = w.user_id and k.key = w.key`);
-      await Promise.all(writes);
-      return { answers: answers as Answer[], soldOut: batch.soldOut, written: orders.length };
+      return { value: { answers: answers as Answer[], soldOut: batch.soldOut, written: orders.length }, writes };
     });
   }
 
@@ -234,7 +233,7 @@ export class OrderStore {
   }
 }
 
-function changeStock(tx: TransactionSql, dealDeltas: Map<string, number>, productDeltas: Map<string, number>) {
+function changeStock(tx: TransactionSql | ReservedSql, dealDeltas: Map<string, number>, productDeltas: Map<string, number>) {
   const deals = sorted(dealDeltas.keys());
   const products = sorted(productDeltas.keys());
   return tx`select product.change_stock(${deals}::uuid[], ${deals.map((d) => dealDeltas.get(d)!)}::int4[], ${products}::uuid[], ${products.map((p) => productDeltas.get(p)!)}::int4[])`;
