@@ -79,38 +79,3 @@ export async function databaseAnswers(sql: Sql, timeoutMs = 1000): Promise<boole
   const ping = sql`select 1`.then(() => true, () => false);
   return Promise.race([ping, Bun.sleep(timeoutMs).then(() => false)]);
 }
-
-/** What a pipelined transaction's work gives back: its result, and the writes it has issued but not awaited. */
-export interface PipelinedWork<T> {
-  value: T;
-  writes: Promise<unknown>[];
-}
-
-/**
- * One transaction on a connection of its own, whose BEGIN goes out with the first statements
- * and whose COMMIT goes out right behind the writes: two round trips fewer than `sql.begin`,
- * which waits for each. `work` reads (awaiting what it must decide on) and returns its writes
- * unawaited; if any statement fails, PostgreSQL turns the COMMIT into a rollback, and the
- * failure is thrown. Resolves only once PostgreSQL has said COMMIT.
- */
-export async function pipelinedTransaction<T>(sql: Sql, work: (tx: postgres.ReservedSql) => Promise<PipelinedWork<T>>): Promise<T> {
-  const tx = await sql.reserve();
-  const begun = tx`begin`;
-  begun.catch(() => {});
-  try {
-    const { value, writes } = await work(tx);
-    const committed = tx`commit`;
-    const settled = await Promise.allSettled([begun, ...writes, committed]);
-    const failed = settled.find((s) => s.status === "rejected");
-    if (failed) throw failed.reason;
-    const command = (settled[settled.length - 1] as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>).value.command;
-    if (command !== "COMMIT") throw new Error(`the transaction ended in ${command}, not COMMIT`);
-    return value;
-  } catch (e) {
-    // Ends the transaction if it is still open; on a closed connection it fails at once.
-    await tx`rollback`.catch(() => {});
-    throw e;
-  } finally {
-    tx.release();
-  }
-}

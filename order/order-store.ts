@@ -4,7 +4,8 @@
  */
 import { ApiError } from "../lib/errors.ts";
 import type { ReservedSql, TransactionSql } from "postgres";
-import { pipelinedTransaction, type Sql } from "../lib/db.ts";
+import type { Sql } from "../lib/db.ts";
+import { pipelinedTransaction } from "../lib/pipelined-transaction.ts";
 import { CANCELLABLE, orderJson, type Answer, type Order, type OrderItem, type OrderStatus, type PlacementRequest, type ShippingAddress } from "./model.ts";
 import { keyReused } from "./idempotency.ts";
 import { decideBatch, holdingKey, type LockedDeal, type LockedProduct, type LockedRows } from "./placement.ts";
