@@ -27,7 +27,7 @@ export async function pipelinedTransaction<T>(sql: Sql, work: (tx: postgres.Rese
     const settled = await Promise.allSettled([begun, ...writes, committed]);
     const failed = settled.find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
-    const command = (settled[settled.length - 1] as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>).value.command;
+    const { command } = await committed;
     if (command !== "COMMIT") throw new Error(`the transaction ended in ${command}, not COMMIT`);
     return value;
   } catch (e) {

@@ -71,18 +71,21 @@ function burst(productId: string, dealId: string, connections = 6) {
       return "no answer";
     }
   };
+  /** One order from a new user with its own key, recorded among the attempts. */
+  const order = async () => {
+    const user = crypto.randomUUID();
+    const key = crypto.randomUUID();
+    const result = await send(user, key);
+    attempts.push({ user, key, result });
+    return result;
+  };
   const loops = Array.from({ length: connections }, async () => {
-    while (!stopping) {
-      const user = crypto.randomUUID();
-      const key = crypto.randomUUID();
-      const result = await send(user, key);
-      attempts.push({ user, key, result });
-      if (result === "no answer") await Bun.sleep(20);
-    }
+    while (!stopping) if ((await order()) === "no answer") await Bun.sleep(20);
   });
   return {
     attempts,
     send,
+    order,
     stop: async () => {
       stopping = true;
       await Promise.all(loops);
@@ -146,13 +149,7 @@ describe("crashes during a burst of orders", () => {
       await Bun.sleep(150);
     }
     await b.stop();
-    for (let i = 0; i < 30; i++) {
-      const user = crypto.randomUUID();
-      const key = crypto.randomUUID();
-      const result = await b.send(user, key);
-      b.attempts.push({ user, key, result });
-      expect({ after: i, result }).toMatchObject({ after: i, result: { status: 201 } });
-    }
+    for (let i = 0; i < 30; i++) expect({ after: i, result: await b.order() }).toMatchObject({ after: i, result: { status: 201 } });
     await retryUnanswered(b);
     await expectConsistent(productId, dealId, 10_000, b.attempts);
   }, 60_000);
@@ -164,21 +161,14 @@ describe("crashes during a burst of orders", () => {
     await db.stop();
     const down = Date.now();
     // While it is down: a fast, clean 503.
-    const probe = async () => {
-      const user = crypto.randomUUID();
-      const key = crypto.randomUUID();
-      const result = await b.send(user, key);
-      b.attempts.push({ user, key, result });
-      return result;
-    };
     const started = performance.now();
-    expect({ during: await probe() }).toMatchObject({ during: { status: 503 } });
+    expect({ during: await b.order() }).toMatchObject({ during: { status: 503 } });
     expect(performance.now() - started).toBeLessThan(2000);
     const readDuring = await call(`http://127.0.0.1:${orderPort}`, "GET", "/orders", { token: accessToken(SECRET) });
     expect({ status: readDuring.status, error: readDuring.body.error }).toEqual({ status: 503, error: "UNAVAILABLE" });
     await Bun.sleep(Math.max(0, 500 - (Date.now() - down)));
     await db.start();
-    const back = await eventually(async () => expect(await probe()).toMatchObject({ status: 201 }), 10_000, 100);
+    const back = await eventually(async () => expect(await b.order()).toMatchObject({ status: 201 }), 10_000, 100);
     expect(back).toBeLessThan(10_000);
     await Bun.sleep(200);
     await b.stop();
