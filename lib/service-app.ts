@@ -1,14 +1,15 @@
 /**
  * The base every service's Elysia app is built on: request ids, the contract's error shape
- * for every failure, a body size limit, and the health routes.
+ * for every failure, a body size limit, input no service can store refused, and the health routes.
  */
 import { Elysia } from "elysia";
-import { ApiError, apiErrorResponse, errorResponse } from "./errors.ts";
+import { ApiError, apiErrorResponse, errorResponse, validationError } from "./errors.ts";
 import { isDatabaseUnavailable } from "./database-unavailable.ts";
 import { describeError, type Logger } from "./log.ts";
 import { createServiceMetrics, metricsResponse, type ServiceMetrics } from "./metrics.ts";
 import type { ServiceSettings } from "./config.ts";
 import { requestIdOf } from "./request-id.ts";
+import { unstorableInput } from "./storable-input.ts";
 import { createTracer, newSpanId, nowMs, traceContextOf, type Tracer } from "./tracing.ts";
 
 /** What every service's app is given, whatever else it needs. */
@@ -76,6 +77,11 @@ export function createServiceApp(options: ServiceAppOptions) {
         options.metrics.observe("(body too large)", request.method, 413, 0);
         return errorResponse("PAYLOAD_TOO_LARGE", `Request body is larger than ${options.bodyLimit} bytes`, { limit: options.bodyLimit }, { "x-request-id": requestIdOf(request.headers) });
       }
+    })
+    // Before validation and every route: a NUL or a deep nest never reaches either.
+    .onTransform({ as: "global" }, ({ body, query }) => {
+      const problem = unstorableInput(body, "body") ?? unstorableInput(query, "query");
+      if (problem) throw validationError(problem.field, problem.message);
     })
     .onAfterResponse({ as: "global" }, ({ route, request, set, responseValue }) => {
       const startedAt = started.get(request) ?? performance.now();

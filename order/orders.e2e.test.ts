@@ -126,6 +126,42 @@ describe("placing an order", () => {
     expectError(await call(gw, "POST", "/orders", { token: admin, raw: "{not json" }), 422, "VALIDATION_ERROR");
   });
 
+  test("text no database can store, or a body nested too deep: 422 for that request alone, the orders beside it placed", async () => {
+    const bad = accessToken(TEST_JWT_SECRET, crypto.randomUUID());
+    const good = crypto.randomUUID();
+    const product = await newProduct(20);
+    const poisoned = [
+      { ...ADDRESS, recipient_name: "Kim\u0000Minji" },
+      { ...ADDRESS, address_detail: "Apt \ud800" },
+    ].map((shipping_address) => ({ items: [{ product_id: product.id, quantity: 1 }], shipping_address }));
+    const answers = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => order(bad, poisoned[i % 2])),
+      ...Array.from({ length: 10 }, () => order(accessToken(TEST_JWT_SECRET, good), { items: [{ product_id: product.id, quantity: 1 }], shipping_address: ADDRESS })),
+    ]);
+    for (const [i, res] of answers.slice(0, 10).entries()) {
+      expectError(res, 422, "VALIDATION_ERROR");
+      expect(res.body.details).toEqual({ field: i % 2 ? "shipping_address.address_detail" : "shipping_address.recipient_name" });
+    }
+    expect(answers.slice(10).map((r) => r.status)).toEqual(Array(10).fill(201));
+    const deep = '{"items":'.repeat(50_000) + "1" + "}".repeat(50_000);
+    const nested = await call(gw, "POST", "/orders", { token: bad, raw: deep });
+    expectError(nested, 422, "VALIDATION_ERROR");
+    expect(nested.body.message).toContain("nested deeper than");
+    expect([await ordersOf(good), await stockOf(product.id)]).toEqual([10, 10]);
+  });
+
+  test("a sold-out deal named with another product: INVALID_DEAL every time, sold out for its own product", async () => {
+    const token = accessToken(TEST_JWT_SECRET, crypto.randomUUID());
+    const product = await newProduct();
+    const other = await newProduct();
+    const deal = await newDeal(product.id, { stock: 1 });
+    expect((await order(token, { items: [{ product_id: product.id, deal_id: deal.id, quantity: 1 }] })).status).toBe(201);
+    for (let i = 0; i < 2; i++) expectError(await order(token, { items: [{ product_id: other.id, deal_id: deal.id, quantity: 1 }] }), 400, "INVALID_DEAL");
+    const soldOut = await order(token, { items: [{ product_id: product.id, deal_id: deal.id, quantity: 1 }] });
+    expectError(soldOut, 400, "DEAL_NOT_ACTIVE");
+    expect(soldOut.body.details).toMatchObject({ status: "sold_out" });
+  });
+
   test("unknown product, unknown deal, deal of another product: 404/404/400, nothing taken", async () => {
     const user = crypto.randomUUID();
     const token = accessToken(TEST_JWT_SECRET, user);
@@ -302,6 +338,17 @@ describe("cancelling", () => {
     const placed = await order(token, { items: [{ product_id: product.id, quantity: 1 }] });
     expectError(await call(gw, "POST", `/orders/${placed.body.id}/cancel`, { token, body: { reason: "r".repeat(501) } }), 422, "VALIDATION_ERROR");
     expect(await stockOf(product.id)).toBe(7);
+  });
+
+  test("a reason no database can store: 422, the order still confirmed and its stock still taken", async () => {
+    const token = accessToken(TEST_JWT_SECRET);
+    const product = await newProduct(10);
+    const placed = await order(token, { items: [{ product_id: product.id, quantity: 2 }] });
+    const res = await call(gw, "POST", `/orders/${placed.body.id}/cancel`, { token, body: { reason: "a\u0000b" } });
+    expectError(res, 422, "VALIDATION_ERROR");
+    expect(res.body.details).toEqual({ field: "reason" });
+    expect((await call(gw, "GET", `/orders/${placed.body.id}`, { token })).body.status).toBe("confirmed");
+    expect(await stockOf(product.id)).toBe(8);
   });
 
   test("twice at once: one 200, one CANNOT_CANCEL, the stock given back once", async () => {

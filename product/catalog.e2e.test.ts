@@ -116,6 +116,18 @@ describe("products", () => {
     expect(await productCount()).toBeGreaterThan(0);
   });
 
+  test("text no database can store (a NUL, an unpaired surrogate), in a body or a query: 422 naming the field, nothing written", async () => {
+    const before = await productCount();
+    const nul = await create({ ...valid(), name: "a\u0000b" });
+    expectError(nul, 422, "VALIDATION_ERROR");
+    expect(nul.body.details).toEqual({ field: "name" });
+    expectError(await create({ ...valid(), description: "\udc00" }), 422, "VALIDATION_ERROR");
+    const query = await call(gw, "GET", "/products?category=a%00b");
+    expectError(query, 422, "VALIDATION_ERROR");
+    expect(query.body.details).toEqual({ field: "category" });
+    expect(await productCount()).toBe(before);
+  });
+
   test("the list is newest first and filters by category", async () => {
     const category = `cat-${crypto.randomUUID().slice(0, 8)}`;
     const a = await create({ ...valid(), category });
