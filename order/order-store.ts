@@ -8,13 +8,13 @@ import type { Sql } from "../lib/db.ts";
 import { pipelinedTransaction } from "../lib/pipelined-transaction.ts";
 import { CANCELLABLE, orderJson, type Answer, type Order, type OrderItem, type OrderStatus, type PlacementRequest, type ShippingAddress } from "./model.ts";
 import { keyReused } from "./idempotency.ts";
-import { decideBatch, holdingKey, type LockedDeal, type LockedProduct, type LockedRows } from "./placement.ts";
+import { decideBatch, holdingKey, type LockedDeal, type LockedProduct, type LockedRows, type SoldOutDeal } from "./placement.ts";
 
 export interface BatchOutcome {
   /** One answer per request, in the order given. */
   answers: Answer[];
   /** Deals with nothing left after this commit. */
-  soldOut: string[];
+  soldOut: SoldOutDeal[];
   /** Orders written (for the batch-size metric). */
   written: number;
 }

@@ -40,7 +40,7 @@ describe("decideBatch", () => {
     const exact = decideBatch(["a", "b", "c"].map((u) => request(u, { deal_id: D, quantity: 2 })), rows({ dealStock: 4 }), NOW);
     expect(codes(exact)).toEqual([201, 201, "DEAL_NOT_ACTIVE"]);
     expect((exact.decisions[2] as { answer: { body: { details: unknown } } }).answer.body.details).toEqual({ deal_id: D, status: "sold_out" });
-    expect(exact.soldOut).toEqual([D]);
+    expect(exact.soldOut).toEqual([{ dealId: D, productId: P }]);
   });
 
   test("an order: deal price for a deal item, product price otherwise, subtotals and total, the product's name", () => {

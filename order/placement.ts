@@ -42,8 +42,14 @@ export interface BatchDecision {
   productDeltas: Map<string, number>;
   /** Units each (user, deal) pair gains, keyed by `holdingKey`, for deals with a per-user limit. */
   holdingDeltas: Map<string, number>;
-  /** Deals that have nothing left once the batch commits. */
-  soldOut: string[];
+  /** Deals that have nothing left once the batch commits, each with its own product. */
+  soldOut: SoldOutDeal[];
+}
+
+export interface SoldOutDeal {
+  dealId: string;
+  /** The deal's product, from its row: a request may have named it with another (INVALID_DEAL). */
+  productId: string;
 }
 
 export const holdingKey = (userId: string, dealId: string) => `${userId}\u0000${dealId}`;
@@ -81,7 +87,10 @@ export function decideBatch(requests: PlacementRequest[], rows: LockedRows, now:
     }
   }
   for (const request of requests) for (const item of request.items) if (item.deal_id !== null) touchedDeals.add(item.deal_id);
-  for (const id of touchedDeals) if ((rows.deals.get(id)?.remaining_stock ?? 1) <= 0) out.soldOut.push(id);
+  for (const id of touchedDeals) {
+    const deal = rows.deals.get(id);
+    if (deal !== undefined && deal.remaining_stock <= 0) out.soldOut.push({ dealId: id, productId: deal.product_id });
+  }
   return out;
 }
 

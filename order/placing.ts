@@ -92,10 +92,7 @@ export class Placing {
     try {
       const outcome = await this.store.placeBatch(batch.map((p) => p.request));
       this.metrics.batch(batch.length, (performance.now() - started) / 1000);
-      for (const dealId of outcome.soldOut) {
-        const productId = batch.flatMap((p) => p.request.items).find((i) => i.deal_id === dealId)!.product_id;
-        this.soldOut.mark(dealId, productId);
-      }
+      for (const { dealId, productId } of outcome.soldOut) this.soldOut.mark(dealId, productId);
       batch.forEach((p, i) => p.resolve(this.count(outcome.answers[i]!)));
     } catch (e) {
       const fields = { orders: batch.length, ...describeError(e) };
