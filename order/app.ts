@@ -8,7 +8,7 @@ import { fingerprint, IDEMPOTENCY_KEY } from "./idempotency.ts";
 import { orderJson, type RequestedItem, type ShippingAddress } from "./model.ts";
 import type { OrderStore } from "./order-store.ts";
 import type { Placing } from "./placing.ts";
-import { absentIfNull, CancelBody, IdParams, ListQuery, PlaceOrderBody } from "./schemas.ts";
+import { absentIfNull, CancelBody, IdParams, ListQuery, parseCancelBody, PlaceOrderBody } from "./schemas.ts";
 
 export interface OrderAppDeps {
   store: OrderStore;
@@ -110,6 +110,6 @@ export function buildOrderApp(d: OrderAppDeps) {
         d.placing.givenBack(result.order.items.flatMap((i) => (i.deal_id === null ? [] : [i.deal_id])));
         return orderJson(result.order);
       },
-      { params: IdParams, body: CancelBody, detail: { ...secured, summary: "Cancel an order; its stock is given back in the same transaction" } },
+      { params: IdParams, body: CancelBody, parse: parseCancelBody, detail: { ...secured, summary: "Cancel an order; its stock is given back in the same transaction" } },
     );
 }

@@ -351,6 +351,20 @@ describe("cancelling", () => {
     expect(await stockOf(product.id)).toBe(8);
   });
 
+  test("a body that is not JSON, or JSON but not an object: 422, the order not cancelled; no body or null: cancelled", async () => {
+    const token = accessToken(TEST_JWT_SECRET);
+    const product = await newProduct(10);
+    const place = async () => (await order(token, { items: [{ product_id: product.id, quantity: 1 }] })).body.id as string;
+    const id = await place();
+    for (const raw of ["{x", '{"reason":"r"', "[]", '"x"', "5"]) expectError(await call(gw, "POST", `/orders/${id}/cancel`, { token, raw }), 422, "VALIDATION_ERROR");
+    expectError(await call(gw, "POST", `/orders/${id}/cancel`, { token, raw: "hello", headers: { "content-type": "text/plain" } }), 422, "VALIDATION_ERROR");
+    expect((await call(gw, "GET", `/orders/${id}`, { token })).body.status).toBe("confirmed");
+    expect(await stockOf(product.id)).toBe(9);
+    expect((await call(gw, "POST", `/orders/${id}/cancel`, { token, raw: "null" })).body).toMatchObject({ status: "cancelled", cancel_reason: null });
+    expect((await call(gw, "POST", `/orders/${await place()}/cancel`, { token })).body).toMatchObject({ status: "cancelled", cancel_reason: null });
+    expect(await stockOf(product.id)).toBe(10);
+  });
+
   test("twice at once: one 200, one CANNOT_CANCEL, the stock given back once", async () => {
     const token = accessToken(TEST_JWT_SECRET);
     const product = await newProduct(10);

@@ -1,6 +1,7 @@
 /** The request shapes of the order routes, as Elysia validates them (and the OpenAPI document shows them). */
 import { Type, type IntegerOptions } from "@sinclair/typebox";
 import { t } from "elysia";
+import { validationError } from "../lib/errors.ts";
 import { ORDER_STATUSES } from "./model.ts";
 
 /** Elysia's `t.Integer` also takes "12" (it is made for query strings); a JSON body must carry a number. */
@@ -36,6 +37,25 @@ export function absentIfNull({ body }: { body: unknown }): void {
 }
 
 export const CancelBody = t.Optional(t.Object({ reason: t.Optional(t.Nullable(t.String({ maxLength: 500 }))) }));
+
+/**
+ * A cancel's body may be left out, but one that is sent must be a JSON object (or null).
+ * Elysia reads an optional body that does not parse as no body, and turns an array, a string
+ * or a number into an empty object: the order would be cancelled on a request the contract
+ * refuses.
+ */
+export async function parseCancelBody({ request }: { request: Request }): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw validationError("body", "The body is not valid JSON");
+  }
+  if (value !== null && (typeof value !== "object" || Array.isArray(value))) throw validationError("body", "The body must be a JSON object");
+  return value ?? undefined;
+}
 
 /** `page` and `size` as query strings, declared as patterns so a bad value is reported with its field. */
 export const ListQuery = t.Object({
