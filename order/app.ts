@@ -1,6 +1,7 @@
 /** The order service's HTTP app: placing, listing, reading and cancelling the caller's orders. */
 import { ApiError, notFound, validationError } from "../lib/errors.ts";
 import { bearerToken } from "../lib/bearer.ts";
+import { paging } from "../lib/paging.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import { serviceDocs } from "../lib/service-docs.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
@@ -82,8 +83,7 @@ export function buildOrderApp(d: OrderAppDeps) {
       "/orders",
       async ({ query, request }) => {
         const userId = callerOf(request);
-        const page = query.page === undefined ? 1 : Number(query.page);
-        const size = query.size === undefined ? 20 : Number(query.size);
+        const { page, size } = paging(query);
         const { items, total } = await d.store.list(userId, page, size, query.status);
         return { items: items.map(orderJson), total, page, size };
       },

@@ -2,6 +2,7 @@
 import { Type, type IntegerOptions } from "@sinclair/typebox";
 import { t } from "elysia";
 import { validationError } from "../lib/errors.ts";
+import { PageQuery } from "../lib/paging.ts";
 import { ORDER_STATUSES } from "./model.ts";
 
 /** Elysia's `t.Integer` also takes "12" (it is made for query strings); a JSON body must carry a number. */
@@ -17,7 +18,7 @@ export const ShippingAddressSchema = t.Object({
   recipient_name: t.String({ minLength: 1, maxLength: 50 }),
   phone: t.String({ pattern: "^01[0-9]-?[0-9]{3,4}-?[0-9]{4}$" }),
   address: t.String({ minLength: 1, maxLength: 200 }),
-  address_detail: t.Optional(t.Nullable(t.String({ maxLength: 100 }))),
+  address_detail: t.Optional(t.Nullable(t.String({ maxLength: 100 }), { error: "address_detail must be at most 100 characters, or null" })),
   postal_code: t.String({ pattern: "^[0-9]{5}$" }),
 });
 
@@ -57,11 +58,9 @@ export async function parseCancelBody({ request }: { request: Request }): Promis
   return value ?? undefined;
 }
 
-/** `page` and `size` as query strings, declared as patterns so a bad value is reported with its field. */
 export const ListQuery = t.Object({
-  page: t.Optional(t.String({ pattern: "^[1-9][0-9]{0,6}$", description: "page number, 1 or more (default 1)" })),
-  size: t.Optional(t.String({ pattern: "^([1-9]|[1-9][0-9]|100)$", description: "items per page, 1 to 100 (default 20)" })),
-  status: t.Optional(t.Union(ORDER_STATUSES.map((s) => t.Literal(s)))),
+  ...PageQuery,
+  status: t.Optional(t.Union(ORDER_STATUSES.map((s) => t.Literal(s)), { error: `status must be one of ${ORDER_STATUSES.join(", ")}` })),
 });
 
 export const IdParams = t.Object({ id: t.String({ description: "an order's UUID; anything else is 404" }) });

@@ -6,7 +6,7 @@ import { serviceDocs } from "../lib/service-docs.ts";
 import type { Catalog } from "./catalog.ts";
 import { dealJson, productJson } from "./rows.ts";
 import { DealsQuery, IdParams, INT32_MAX, NewDealBody, NewProductBody, ProductChangesBody, ProductsQuery, StockChangeBody } from "./model.ts";
-import { paging } from "./paging.ts";
+import { paging } from "../lib/paging.ts";
 import type { CatalogSnapshot, RenderedPage } from "./snapshot.ts";
 
 export interface ProductAppDeps {

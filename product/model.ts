@@ -5,7 +5,7 @@
  */
 import { Type, type IntegerOptions } from "@sinclair/typebox";
 import { t } from "elysia";
-import { PageQuery } from "./paging.ts";
+import { PageQuery } from "../lib/paging.ts";
 
 /** PostgreSQL's `integer`: the largest price, stock or delta a column holds. */
 export const INT32_MAX = 2_147_483_647;

@@ -16,7 +16,7 @@
  * changes a deal row, and reloading per change would cost the database more than the orders.
  */
 import type { Catalog } from "./catalog.ts";
-import { SIZE_MAX } from "./paging.ts";
+import { SIZE_MAX } from "../lib/paging.ts";
 import { dealJson, isLive, productJson, type DealRow, type ProductRow } from "./rows.ts";
 
 export interface RenderedPage {
