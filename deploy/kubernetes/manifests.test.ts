@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
@@ -36,6 +37,7 @@ const AUTOSCALED: ServiceName[] = ["gateway", "product", "order"];
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "apps/v1/Deployment": Deployment,
   "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "v1/ConfigMap": ConfigMap,
   "v1/Namespace": Namespace,
@@ -136,6 +138,32 @@ describe.each(KUSTOMIZATIONS)("%s", (k) => {
     expect([...ports.values()]).toContain(Number(scrape["prometheus.io/port"]));
     expect(scrape["prometheus.io/path"]).toBe("/metrics");
     expect([c.startupProbe!.httpGet!.path, c.livenessProbe!.httpGet!.path, c.readinessProbe!.httpGet!.path]).toEqual(["/health", "/health", "/ready"]);
+  });
+
+  test.each(SERVICES.filter((s) => s !== "gateway"))("%s: only the gateway's pods (and Prometheus) may reach it, on its port", (s) => {
+    const d = deploymentOf(objects, s);
+    const policies = objects.filter((o) => o.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
+    const own = policies.filter((p) => Object.entries(p.spec!.podSelector?.matchLabels ?? {}).every(([k, v]) => d.spec!.template.metadata!.labels![k] === v));
+    expect(own.map((p) => p.metadata!.name)).toEqual([s]);
+    const spec = own[0]!.spec!;
+    expect(spec.policyTypes).toEqual(["Ingress"]);
+    const gateway = deploymentOf(objects, "gateway").spec!.template.metadata!.labels!;
+    const ports = new Set((d.spec!.template.spec!.containers[0]!.ports ?? []).map((p) => p.name));
+    for (const rule of spec.ingress!) {
+      for (const peer of rule.from!) {
+        const labels = peer.podSelector?.matchLabels ?? {};
+        if (peer.namespaceSelector) expect(labels).toEqual({ "app.kubernetes.io/name": "prometheus" });
+        else expect(Object.entries(labels).every(([k, v]) => gateway[k] === v) && Object.keys(labels).length > 0).toBe(true);
+        expect(peer.ipBlock).toBeUndefined();
+      }
+      for (const p of rule.ports!) expect(ports.has(String(p.port))).toBe(true);
+    }
+  });
+
+  test("the gateway, the way in, has no policy shutting clients out", () => {
+    const gateway = deploymentOf(objects, "gateway").spec!.template.metadata!.labels!;
+    const policies = objects.filter((o) => o.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
+    expect(policies.filter((p) => Object.entries(p.spec!.podSelector?.matchLabels ?? {}).every(([k, v]) => gateway[k] === v))).toEqual([]);
   });
 
   test.each(SERVICES)("%s: non-root, read-only root, no capabilities, no escalation; /tmp an emptyDir", (s) => {
