@@ -61,6 +61,25 @@ describe("TokenVerifier agrees with @elysiajs/jwt", async () => {
   }
 });
 
+describe("TokenVerifier's own rule on the subject", () => {
+  // The library takes any string; the gateway writes the subject into X-User-ID.
+  test.each([
+    ["a line break and a header of its own", "u1\r\nx-user-id: someone-else"],
+    ["a NUL", "u1\u0000"],
+    ["a space", "u 1"],
+    ["non-ASCII", "사용자"],
+    ["over 255 characters", "u".repeat(256)],
+    ["empty", ""],
+  ])("%s: refused", async (_, sub) => {
+    const token = await library.sign(claims({ sub }));
+    expect(new TokenVerifier(SECRET).verify(token)).toBeNull();
+  });
+
+  test("a UUID, and any visible ASCII up to 255 characters: accepted", async () => {
+    for (const sub of [crypto.randomUUID(), "user-42_x.y@z", "u".repeat(255)]) expect(new TokenVerifier(SECRET).verify(await library.sign(claims({ sub }))), sub).not.toBeNull();
+  });
+});
+
 describe("TokenVerifier cache", () => {
   test("a cached token is refused once it expires", async () => {
     const token = await library.sign(claims({ exp: now() + 5 }));

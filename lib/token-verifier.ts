@@ -3,9 +3,9 @@
  * what one HMAC-SHA256 costs on a verify (the README has the figures). This checks what jose
  * checks for our tokens:
  * three segments, a header that pins `alg` to HS256 (no `crit`), a signature compared in
- * constant time, and `exp`/`nbf`, plus our own `type` and `sub`. Verified tokens are cached
- * until they expire, in a bounded map. `lib/token-verifier.test.ts` holds it to the library's
- * verdicts on forged tokens.
+ * constant time, and `exp`/`nbf`, plus our own `type` and `sub` (one that can travel as a
+ * header). Verified tokens are cached until they expire, in a bounded map.
+ * `lib/token-verifier.test.ts` holds it to the library's verdicts on forged tokens.
  */
 import { timingSafeEqual } from "node:crypto";
 
@@ -28,6 +28,12 @@ const b64urlJson = (segment: string): unknown => {
     return undefined;
   }
 };
+
+/**
+ * A subject the gateway can pass on as `X-User-ID` and a service can store: visible ASCII
+ * (auth issues UUIDs). A control character could end the header line and add one of its own.
+ */
+const SUBJECT = /^[\x21-\x7e]{1,255}$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -87,7 +93,7 @@ export class TokenVerifier {
     const claims = b64urlJson(token.slice(dot1 + 1, dot2));
     if (!isObject(claims)) return null;
     const { sub, exp, nbf, type } = claims;
-    if (type !== this.type || typeof sub !== "string" || sub === "") return null;
+    if (type !== this.type || typeof sub !== "string" || !SUBJECT.test(sub)) return null;
     if (typeof exp !== "number" || !Number.isFinite(exp) || now >= exp) return null;
     if (nbf !== undefined && (typeof nbf !== "number" || nbf > now)) return null;
     if (claims.iat !== undefined && typeof claims.iat !== "number") return null;
