@@ -11,6 +11,7 @@ import { HIGH_WATER_BYTES, MAX_HEAD_BYTES, MAX_HEADER_LINES } from "./edge-limit
 import { MAX_IN_FLIGHT, type EdgeConnection } from "./edge-state.ts";
 import { Read, takeRead } from "./fast-reads.ts";
 import { endWrite, readBody, takeWrite, Write } from "./fast-writes.ts";
+import { hasBareLineFeed } from "../http1/header-lines.ts";
 import { frameRequest } from "./request-framing.ts";
 import { parseSimpleHead } from "./request-head.ts";
 import { passBody, toApp } from "./tunnel.ts";
@@ -86,7 +87,10 @@ export class ClientConnection extends ConnectionState implements EdgeConnection 
       }
       const end = buf.indexOf(CRLFCRLF, at);
       if (end === -1 ? buf.length - at > MAX_HEAD_BYTES : end + 4 - at > MAX_HEAD_BYTES) return this.refuse(431, "HEADERS_TOO_LARGE", "The request head is too large");
-      if (end === -1) break;
+      if (end === -1) {
+        if (hasBareLineFeed(buf, at)) return this.refuse(400, "BAD_REQUEST", "The request is not HTTP/1.1 the gateway can read");
+        break;
+      }
       const text = buf.toString("latin1", at, end);
       const head = parseSimpleHead(text);
       if (head !== null && head.headers <= MAX_HEADER_LINES && head.contentLength !== -1) {

@@ -159,6 +159,17 @@ describe("requests handed to the app", () => {
     await client.waitClosed();
   });
 
+  test("a head whose lines end in a bare LF: 400 at once, not silence until the head timeout", async () => {
+    for (const head of ["GET /products/deals HTTP/1.1\nHost: gw\n\n", "GET /products/deals HTTP/1.1\r\nHost: gw\n", "\nGET /products/deals HTTP/1.1\r\n"]) {
+      const client = await open();
+      client.write(head);
+      const [answer] = await client.read(1, [], 2000);
+      expect(answer!.status).toBe(400);
+      expect(JSON.parse(answer!.body).error).toBe("BAD_REQUEST");
+      await client.waitClosed();
+    }
+  });
+
   test("a request smuggling attempt is not split by the edge", async () => {
     // Transfer-Encoding with Content-Length: Bun's parser decides, on the whole stream.
     const client = await open();

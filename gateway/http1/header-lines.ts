@@ -11,6 +11,15 @@ export function hasBareLineBreak(text: string): boolean {
 }
 
 /**
+ * Whether `buf` holds an LF not preceded by CR from `from` on: a head that can never end in
+ * the CR LF CR LF the edge reads, so it is refused at once rather than waited for.
+ */
+export function hasBareLineFeed(buf: Uint8Array, from: number): boolean {
+  for (let i = buf.indexOf(10, from); i !== -1; i = buf.indexOf(10, i + 1)) if (i === from || buf[i - 1] !== 13) return true;
+  return false;
+}
+
+/**
  * Whether `text` has the header name `name` (lower case) at `start`, in any case. `| 0x20`
  * lower-cases a letter and, in a head without control characters, turns no other character
  * into a letter or a `-`.
