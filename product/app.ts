@@ -94,8 +94,8 @@ export function buildProductApp(deps: ProductAppDeps) {
       "/products/deals/:id",
       async ({ params, set }) => {
         if (!UUID.test(params.id)) throw notFound("deal");
-        // A deal the snapshot holds (live or to come, with stock) is answered from memory, as
-        // fresh as the list it is read from during a sale; any other from the database.
+        // A deal the snapshot holds (any that has not ended) is answered from memory, as fresh
+        // as the list it is read from during a sale; an ended one from the database.
         const held = snapshot.deal(params.id);
         if (held) set.headers["x-snapshot-age"] = snapshotAge(snapshot.age());
         const deal = held ?? (await catalog.deal(params.id));

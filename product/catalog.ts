@@ -128,14 +128,17 @@ export class Catalog {
 
   /**
    * Everything the in-memory snapshot holds, read in one consistent transaction: the deals
-   * that are live or still to come, the newest products and the product counts.
+   * that have not ended (live, still to come, or sold out: those with stock first, should
+   * the bound cut), the newest products and the product counts. The two halves of the deals
+   * are read each through its own partial index.
    */
   async snapshotData(productWindow: number): Promise<{ deals: DealRow[]; products: ProductRow[]; totals: Map<string | null, number> }> {
     return this.sql.begin("isolation level repeatable read read only", async (tx) => {
+      const unfinished = (stock: string) =>
+        `select ${DEAL_COLUMNS} from product.deals d join product.products p on p.id = d.product_id where ${stock} and d.ends_at > now()`;
       const deals = await tx.unsafe(
-        `select ${DEAL_COLUMNS} from product.deals d join product.products p on p.id = d.product_id
-         where d.remaining_stock > 0 and d.ends_at > now()
-         order by d.starts_at desc, d.id desc limit ${SNAPSHOT_MAX_DEALS}`,
+        `select * from (${unfinished("d.remaining_stock > 0")} union all ${unfinished("d.remaining_stock = 0")}) d
+         order by d.remaining_stock > 0 desc, d.starts_at desc, d.id desc limit ${SNAPSHOT_MAX_DEALS}`,
       );
       const products = await tx<ProductRow[]>`select * from product.products order by created_at desc, id desc limit ${productWindow}`;
       const counts = await tx<{ category: string | null; n: number }[]>`select category, count(*)::int as n from product.products group by category`;
