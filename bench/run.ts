@@ -50,6 +50,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const progress = new Progress(o.progress);
   if (!canSample) progress.note("no /proc here: CPU and memory are not reported");
   const targets = await prepareTargets({ ...o, databaseUrl: o.databaseUrl ?? o.stack?.databaseUrl, note: (t) => progress.note(t) });
+  // Stopped from outside (Ctrl-C, a CI timeout): the stacks it started, their databases and
+  // nginx stop with it instead of outliving it.
+  const interrupted = (signal: NodeJS.Signals) => {
+    progress.note(`${signal}: stopping what the bench started`);
+    void targets.stop().catch(() => {}).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     // Registering users costs auth a password hash each: not worth it for order scenarios alone.
     const catalog = SCENARIO_NAMES.some((name) => !ORDER_SCENARIO_NAMES.includes(name) && (!o.only || o.only.includes(name)));
@@ -115,6 +123,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     if (mismatches.length) throw new Error(`the stock does not add up after an order scenario (report written to ${o.out}):\n  ${mismatches.join("\n  ")}`);
     return report;
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     await targets.stop();
   }
 }
