@@ -366,6 +366,8 @@ describe("cancelling", () => {
     const place = async () => (await order(token, { items: [{ product_id: product.id, quantity: 1 }] })).body.id as string;
     const id = await place();
     for (const raw of ["{x", '{"reason":"r"', "[]", '"x"', "5"]) expectError(await call(gw, "POST", `/orders/${id}/cancel`, { token, raw }), 422, "VALIDATION_ERROR");
+    const malformed = await call(gw, "POST", `/orders/${id}/cancel`, { token, raw: "{x" });
+    expect({ message: malformed.body.message, details: malformed.body.details }).toEqual({ message: "The body is not valid JSON", details: { field: "body" } });
     expectError(await call(gw, "POST", `/orders/${id}/cancel`, { token, raw: "hello", headers: { "content-type": "text/plain" } }), 422, "VALIDATION_ERROR");
     expect((await call(gw, "GET", `/orders/${id}`, { token })).body.status).toBe("confirmed");
     expect(await stockOf(product.id)).toBe(9);

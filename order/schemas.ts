@@ -1,6 +1,6 @@
 /** The request shapes of the order routes, as Elysia validates them (and the OpenAPI document shows them). */
 import { Type, type IntegerOptions } from "@sinclair/typebox";
-import { t } from "elysia";
+import { ParseError, t } from "elysia";
 import { validationError } from "../lib/errors.ts";
 import { PageQuery } from "../lib/paging.ts";
 import { ORDER_STATUSES } from "./model.ts";
@@ -51,8 +51,9 @@ export async function parseCancelBody({ request }: { request: Request }): Promis
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    throw validationError("body", "The body is not valid JSON");
+  } catch (e) {
+    // Answered as every service answers a body that does not parse (lib/service-app.ts).
+    throw new ParseError(e as Error);
   }
   if (value !== null && (typeof value !== "object" || Array.isArray(value))) throw validationError("body", "The body must be a JSON object");
   return value ?? undefined;

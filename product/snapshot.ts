@@ -1,6 +1,7 @@
 /**
  * The hot reads, served from memory: the deals that have not ended (the live ones' list as
- * pre-serialized JSON with an ETag, and each one by id, sold out included) and the first pages of the product list, with an ETag too. The
+ * pre-serialized JSON with an ETag, and each one by id, sold out included) and the first
+ * pages of the product list, with an ETag too. The
  * data is reloaded when the database says it changed (LISTEN/NOTIFY), on a timer as a safety
  * net, and never by a request: a request only re-renders from memory, which also makes deals
  * start and end on the clock to the millisecond. Reloads are single-flight: whoever asks while

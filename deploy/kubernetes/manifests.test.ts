@@ -140,14 +140,20 @@ describe.each(KUSTOMIZATIONS)("%s", (k) => {
     expect([c.startupProbe!.httpGet!.path, c.livenessProbe!.httpGet!.path, c.readinessProbe!.httpGet!.path]).toEqual(["/health", "/health", "/ready"]);
   });
 
+  const podLabels = (s: ServiceName) => deploymentOf(objects, s).spec!.template.metadata!.labels!;
+  /** The policies whose pod selector picks the pods with these labels. */
+  const policiesOver = (labels: Record<string, string>) =>
+    (objects.filter((o) => o.kind === "NetworkPolicy") as unknown as NetworkPolicy[]).filter((p) =>
+      Object.entries(p.spec!.podSelector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+    );
+
   test.each(SERVICES.filter((s) => s !== "gateway"))("%s: only the gateway's pods (and Prometheus) may reach it, on its port", (s) => {
     const d = deploymentOf(objects, s);
-    const policies = objects.filter((o) => o.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
-    const own = policies.filter((p) => Object.entries(p.spec!.podSelector?.matchLabels ?? {}).every(([k, v]) => d.spec!.template.metadata!.labels![k] === v));
+    const own = policiesOver(podLabels(s));
     expect(own.map((p) => p.metadata!.name)).toEqual([s]);
     const spec = own[0]!.spec!;
     expect(spec.policyTypes).toEqual(["Ingress"]);
-    const gateway = deploymentOf(objects, "gateway").spec!.template.metadata!.labels!;
+    const gateway = podLabels("gateway");
     const ports = new Set((d.spec!.template.spec!.containers[0]!.ports ?? []).map((p) => p.name));
     for (const rule of spec.ingress!) {
       for (const peer of rule.from!) {
@@ -161,9 +167,7 @@ describe.each(KUSTOMIZATIONS)("%s", (k) => {
   });
 
   test("the gateway, the way in, has no policy shutting clients out", () => {
-    const gateway = deploymentOf(objects, "gateway").spec!.template.metadata!.labels!;
-    const policies = objects.filter((o) => o.kind === "NetworkPolicy") as unknown as NetworkPolicy[];
-    expect(policies.filter((p) => Object.entries(p.spec!.podSelector?.matchLabels ?? {}).every(([k, v]) => gateway[k] === v))).toEqual([]);
+    expect(policiesOver(podLabels("gateway"))).toEqual([]);
   });
 
   test.each(SERVICES)("%s: non-root, read-only root, no capabilities, no escalation; /tmp an emptyDir", (s) => {
