@@ -17,6 +17,7 @@ export interface Sample {
   atMs: number;
   /** CPU seconds used so far, per group. */
   cpuSeconds: Record<string, number>;
+  /** Empty when the sample did not read memory. */
   memoryMb: Record<string, number>;
 }
 
@@ -93,13 +94,18 @@ function members(group: ProcessGroup, stats: Map<number, ProcStat>): number[] {
   return [...found];
 }
 
-export function sample(groups: Record<string, ProcessGroup>, atMs: number): Sample {
+/**
+ * CPU of every group and, with `memory`, its PSS. Reading PSS walks each process's page
+ * tables in the kernel, on the cores the system under test runs on: callers read it less
+ * often than CPU.
+ */
+export function sample(groups: Record<string, ProcessGroup>, atMs: number, memory = true): Sample {
   const stats = allStats();
   const s: Sample = { atMs, cpuSeconds: {}, memoryMb: {} };
   for (const [name, group] of Object.entries(groups)) {
     const pids = members(group, stats);
     s.cpuSeconds[name] = pids.reduce((sum, p) => sum + stats.get(p)!.ticks, 0) / CLOCK_TICKS;
-    s.memoryMb[name] = Math.round(pids.reduce((sum, p) => sum + readMemoryKb(p), 0) / 102.4) / 10;
+    if (memory) s.memoryMb[name] = Math.round(pids.reduce((sum, p) => sum + readMemoryKb(p), 0) / 102.4) / 10;
   }
   return s;
 }

@@ -82,6 +82,8 @@ export interface ScenarioRun {
 
 const ms = (us: number) => Math.round(us) / 1000;
 const SAMPLE_EVERY_MS = 250;
+/** Memory (PSS) on every fourth sample: once a second is enough for a peak. */
+const MEMORY_EVERY = 4;
 
 export async function runScenario({ scenario, requests, secret, url, groups, loadgenProcesses, progress }: ScenarioRun): Promise<ScenarioResult> {
   const { hostname, port } = new URL(url);
@@ -100,7 +102,7 @@ export async function runScenario({ scenario, requests, secret, url, groups, loa
   // Four samples a second from the load's start (each costs the coordinator CPU, so no more often),
   // so that windows and intervals have samples close to their edges.
   const samples: Sample[] = [];
-  const take = () => samples.push(sample(all, Date.now() - startAt));
+  const take = () => samples.push(sample(all, Date.now() - startAt, samples.length % MEMORY_EVERY === 0));
   let every: ReturnType<typeof setInterval> | undefined;
   const first = setTimeout(() => {
     take();
