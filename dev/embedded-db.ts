@@ -81,6 +81,15 @@ export function runningDatabase(dir: string): DatabaseInUse | null {
   return new DatabaseInUse(resolve(dir), pid, port, Number.isInteger(ppid) && ppid > 1 ? ppid : null);
 }
 
+/**
+ * Checkpoints far apart, as a write-heavy production database has them (compose's PostgreSQL
+ * runs with the same). After a checkpoint, the first change to each page writes the whole page
+ * to the WAL, and every order lands on a random page of the orders' index by user: a sale soon
+ * after a checkpoint writes several times the WAL inside its commits. The price is a longer
+ * recovery after a crash, with more WAL to replay.
+ */
+export const WRITE_HEAVY_SETTINGS: Record<string, string> = { checkpoint_timeout: "30min", max_wal_size: "4GB" };
+
 export async function startEmbeddedDatabase(o: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
   const dir = resolve(o.dir ?? ".data/postgres");
   const port = o.port ?? 54329;
@@ -110,7 +119,10 @@ export async function startEmbeddedDatabase(o: EmbeddedOptions = {}): Promise<Em
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
     // Room for several services' pools, the bench's clients and tests at once.
-    postgresFlags: ["-c", "max_connections=300", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    postgresFlags: [
+      "-c", "max_connections=300", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+      ...Object.entries(WRITE_HEAVY_SETTINGS).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+    ],
     onLog,
     onError: (e) => onLog(String(e)),
   });
