@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import postgres from "postgres";
+import { withSessionConnection } from "../lib/db.ts";
 import { startEmbeddedDatabase, WRITE_HEAVY_SETTINGS, type EmbeddedDatabase } from "./embedded-db.ts";
 import { freePort } from "./stack/free-port.ts";
 import { useEndToEndTimeouts } from "./testing/timeouts.ts";
@@ -24,14 +24,12 @@ afterAll(async () => {
 
 describe("checkpoints far apart", () => {
   test("the embedded database runs with them", async () => {
-    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-    try {
-      const running: Record<string, string> = {};
-      for (const name of Object.keys(WRITE_HEAVY_SETTINGS)) running[name] = (await sql.unsafe(`show ${name}`))[0]![name];
-      expect(running).toEqual({ checkpoint_timeout: "30min", max_wal_size: "4GB" });
-    } finally {
-      await sql.end();
-    }
+    const running = await withSessionConnection(db.url, "embedded-db-test", async (sql) => {
+      const shown: Record<string, string> = {};
+      for (const name of Object.keys(WRITE_HEAVY_SETTINGS)) shown[name] = (await sql.unsafe(`show ${name}`))[0]![name];
+      return shown;
+    });
+    expect(running).toEqual({ checkpoint_timeout: "30min", max_wal_size: "4GB" });
   });
 
   test("compose's PostgreSQL runs with the same", () => {

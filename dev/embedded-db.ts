@@ -118,8 +118,8 @@ export async function startEmbeddedDatabase(o: EmbeddedOptions = {}): Promise<Em
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
-    // Room for several services' pools, the bench's clients and tests at once.
     postgresFlags: [
+      // Room for several services' pools, the bench's clients and tests at once.
       "-c", "max_connections=300", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
       ...Object.entries(WRITE_HEAVY_SETTINGS).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     ],
