@@ -21,7 +21,9 @@ export function connectDatabase(o: DatabaseOptions): Sql {
     max: o.poolSize,
     prepare: !o.transactionPooler,
     connect_timeout: o.connectTimeout ?? 2,
-    idle_timeout: 60,
+    // Idle connections stay open (no idle_timeout): a sale that opens after a quiet minute
+    // otherwise finds them closed, and its first transaction waits for a new connection and a
+    // new server process while the orders queue behind it.
     // postgres.js counts failed connects across the whole pool and waits up to 20 s before the
     // next one; a pool that retried often during an outage would stay away that long after the
     // database is back. Capped, writes resume within a second of its return.
