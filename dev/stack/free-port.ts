@@ -1,11 +1,24 @@
 import { readFileSync } from "node:fs";
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+/**
+ * Ports freePort has handed out in this process. The kernel gives a port it has just released
+ * again soon, so a stack that asks for its database's and its services' ports one after the
+ * other could get one number twice, and whichever listened second failed to start.
+ */
+const handedOut = new Set<number>();
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now, never one this process was given before. */
 export function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
+  for (let tries = 0; tries < 1000; tries++) {
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = server.port;
+    server.stop(true);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no port that this process was not given before");
 }
 
 /** Whether a service could listen on `port` on every address (what the gateway does) right now. */
