@@ -18,7 +18,7 @@ export const GATEWAY_SETTINGS = defineSettings("gateway", {
   // upstream then waits in that upstream, where the order service batches it into one
   // transaction, instead of in the gateway, from where it would only trickle in as answers free
   // connections.
-  upstreamMaxConnections: int({ env: "UPSTREAM_MAX_CONNECTIONS", default: 1024, min: 1, max: 10_000, help: "kept-alive connections per upstream instance per process" }),
+  upstreamMaxConnections: int({ env: "UPSTREAM_MAX_CONNECTIONS", default: D.maxInFlight, min: 1, max: 10_000, help: "kept-alive connections per upstream instance per process" }),
   upstreamDownMs: int({ env: "UPSTREAM_DOWN_MS", default: 1000, min: 0, max: 60_000, help: "an instance that refused connections is skipped this long" }),
   tokenCacheSize: int({ env: "TOKEN_CACHE_SIZE", default: 10_000, min: 0, max: 10_000_000, help: "verified tokens remembered until they expire" }),
   adminHost: text({ env: "GATEWAY_ADMIN_HOST", default: "127.0.0.1", help: "admin listener address: /metrics, /health, /ready (never on the public port)" }),
