@@ -1,4 +1,4 @@
-import { ConfigError, defineSettings, httpUrls, int, port, serviceSettings, setting, text, type SettingsOf } from "../lib/config.ts";
+import { ConfigError, defineSettings, httpUrls, int, oneOf, port, serviceSettings, setting, text, type SettingsOf } from "../lib/config.ts";
 import { jwtSecret } from "../lib/jwt-secret.ts";
 import { DEFAULT_EDGE_LIMITS as D, type EdgeLimits } from "./client/edge-limits.ts";
 import { TrustedProxies } from "./client/trusted-proxies.ts";
@@ -11,6 +11,12 @@ export const GATEWAY_SETTINGS = defineSettings("gateway", {
   authUrls: httpUrls({ env: "AUTH_URL", default: "http://127.0.0.1:8001", help: "auth instance(s)" }),
   productUrls: httpUrls({ env: "PRODUCT_URL", default: "http://127.0.0.1:8002", help: "product instance(s)" }),
   orderUrls: httpUrls({ env: "ORDER_URL", default: "http://127.0.0.1:8003", help: "order instance(s)" }),
+  orderTransport: oneOf({
+    env: "ORDER_TRANSPORT",
+    default: "mux",
+    allowed: ["mux", "http1"],
+    help: "mux: every request in flight to an order instance on one multiplexed connection (a WebSocket at /internal/mux); http1: a kept-alive connection per request in flight",
+  }),
   jwtSecret: jwtSecret("HS256 key the tokens are verified with"),
   upstreamTimeoutMs: int({ env: "UPSTREAM_TIMEOUT_MS", default: 10_000, min: 10, max: 600_000, help: "an upstream answer slower than this is a 504" }),
   upstreamConnectTimeoutMs: int({ env: "UPSTREAM_CONNECT_TIMEOUT_MS", default: 1000, min: 10, max: 60_000, help: "connecting to an upstream" }),

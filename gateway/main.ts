@@ -30,9 +30,9 @@ await runMain(GATEWAY_SETTINGS, async (config) => {
     downMs: config.upstreamDownMs,
   };
   const upstreams = {
-    auth: new Upstream("auth", config.authUrls, poolOptions),
-    product: new Upstream("product", config.productUrls, poolOptions),
-    order: new Upstream("order", config.orderUrls, poolOptions),
+    auth: new Upstream("auth", config.authUrls, { ...poolOptions, transport: "http1" }),
+    product: new Upstream("product", config.productUrls, { ...poolOptions, transport: "http1" }),
+    order: new Upstream("order", config.orderUrls, { ...poolOptions, transport: config.orderTransport }),
   };
   const runtime = serviceRuntime("gateway", config, log);
   const countUpstreamError = registerUpstreamMetrics(runtime.metrics, [upstreams.auth, upstreams.product, upstreams.order]);

@@ -220,11 +220,14 @@ export function serviceSettings(o: { prefix: string; port: number; host: string;
   };
 }
 
+/** The largest BODY_LIMIT_BYTES a service takes. */
+export const MAX_BODY_LIMIT = 64 * 1024 * 1024;
+
 /** The part of every service's table whose variables are the same in all of them. */
 export const sharedServiceSettings = {
   production,
   logLevel: oneOf({ env: "LOG_LEVEL", default: "info", allowed: ["debug", "info", "warn", "error"], help: "lowest level logged" }),
-  bodyLimit: int({ env: "BODY_LIMIT_BYTES", default: 1024 * 1024, min: 1024, max: 64 * 1024 * 1024, help: "largest request body; larger ones are 413, checked while reading" }),
+  bodyLimit: int({ env: "BODY_LIMIT_BYTES", default: 1024 * 1024, min: 1024, max: MAX_BODY_LIMIT, help: "largest request body; larger ones are 413, checked while reading" }),
   shutdownGraceMs: int({ env: "SHUTDOWN_GRACE_MS", default: 10_000, min: 0, max: 120_000, help: "time for in-flight requests after SIGTERM" }),
   slowRequestMs: int({ env: "SLOW_REQUEST_MS", default: 1000, min: 1, max: 600_000, help: "requests slower than this get a warn line" }),
   otlpEndpoint: optionalHttpUrl({ env: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "where spans go (OTLP/HTTP); unset, no tracing" }),

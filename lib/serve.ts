@@ -3,8 +3,10 @@
  * in-flight requests finish, close what the service holds, exit 0.
  */
 import type { Elysia } from "elysia";
-import { ConfigError, type Setting, type Settings, type SettingsTable, type ValuesOf } from "./config.ts";
+import { ConfigError, MAX_BODY_LIMIT, type Setting, type Settings, type SettingsTable, type ValuesOf } from "./config.ts";
 import { VERSION } from "./version.ts";
+import { MAX_MESSAGE_BYTES } from "./mux-frames.ts";
+import type { MuxServer } from "./mux-server.ts";
 import { describeError, type Logger } from "./log.ts";
 
 export interface ListenOptions {
@@ -13,6 +15,8 @@ export interface ListenOptions {
   reusePort?: boolean;
   maxBodyBytes: number;
   shutdownGraceMs: number;
+  /** The gateway's multiplexed channel, told GOAWAY as the server stops: Bun's stop waits for it to close. */
+  mux?: MuxServer;
 }
 
 // biome-ignore lint: any Elysia app will do
@@ -39,6 +43,8 @@ export function listenApp(app: AnyApp, o: ListenOptions): void {
       // Headroom over the body limit so the app, not Bun, answers 413 in the contract's shape.
       maxRequestBodySize: o.maxBodyBytes + 64 * 1024,
       idleTimeout: IDLE_TIMEOUT_S,
+      // A channel message holds whole requests: one may be as large as any body limit allows.
+      websocket: { maxPayloadLength: MAX_BODY_LIMIT + MAX_MESSAGE_BYTES },
     });
   } catch (e) {
     throw listenFailure(e, o.port, o.host);
@@ -85,6 +91,7 @@ export function stopOnSignal(log: Logger, graceMs: number, stop: () => Promise<v
 export function listen(app: AnyApp, o: ListenOptions, log: Logger, onStop: () => Promise<void>): void {
   listenApp(app, o);
   stopOnSignal(log, o.shutdownGraceMs, async () => {
+    o.mux?.goAway();
     await app.server?.stop(false);
     await onStop();
   });

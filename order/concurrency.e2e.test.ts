@@ -8,6 +8,7 @@ import postgres from "postgres";
 import { call, eventually, expectError } from "../dev/testing/http.ts";
 import { startService, type ServiceProcess } from "../dev/testing/service-process.ts";
 import { STACK_START_TIMEOUT_MS, TEST_JWT_SECRET, testStack } from "../dev/testing/test-stack.ts";
+import { connectionsOf } from "../dev/testing/tcp-connections.ts";
 import { accessToken } from "../dev/testing/tokens.ts";
 import { useEndToEndTimeouts } from "../dev/testing/timeouts.ts";
 
@@ -20,6 +21,7 @@ let databaseUrl = "";
 let admin = "";
 let sql: postgres.Sql;
 let second: ServiceProcess | null = null;
+let gatewayPid = 0;
 
 beforeAll(async () => {
   const stack = await testStack();
@@ -27,6 +29,7 @@ beforeAll(async () => {
   orderUrl = stack.orderUrl;
   productUrl = stack.productUrl;
   databaseUrl = stack.databaseUrl;
+  gatewayPid = stack.pids().gateway[0]!;
   sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
   admin = accessToken(TEST_JWT_SECRET);
 }, STACK_START_TIMEOUT_MS);
@@ -80,6 +83,16 @@ describe("exact under concurrency", () => {
     const ids = new Set(confirmed.map((r) => r.body.id));
     const [count] = await sql`select count(*)::int as n from orders.orders where id = any(${[...ids]}::uuid[]) and status = 'confirmed'`;
     expect(count!.n).toBe(50);
+  });
+
+  test("the gateway carries 300 concurrent orders to the order service on one connection", async () => {
+    const { productId, dealId } = await dealWithStock(300, 300);
+    const orderPort = Number(new URL(orderUrl).port);
+    const results = await Promise.all(Array.from({ length: 300 }, () => buy(gw, accessToken(TEST_JWT_SECRET), productId, dealId)));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(300);
+    // The channel, and at most one kept-alive fetch of the service's API document (/docs). Over
+    // HTTP/1.1 each order in flight held a connection of its own: hundreds, kept idle after.
+    expect(connectionsOf(gatewayPid, orderPort)).toBeLessThanOrEqual(2);
   });
 
   test("one user's 20 concurrent orders on a deal of 1 per user: one confirmed, 19 PURCHASE_LIMIT_EXCEEDED", async () => {

@@ -2,6 +2,7 @@
 import { ConfigError } from "../lib/config.ts";
 import { connectDatabase, databaseAnswers, migrate, withSessionConnection } from "../lib/db.ts";
 import { createLogger } from "../lib/log.ts";
+import { serveMux } from "../lib/mux-server.ts";
 import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
@@ -27,7 +28,9 @@ await runMain(ORDER_SETTINGS, async (config) => {
   const placing = new Placing(store, metrics, log, { batching: config.batching === "on", maxBatch: config.maxBatch, soldOutTtlMs: config.soldOutTtlMs });
   const sweep = startKeySweep(store, log, config.keySweepMs);
   const app = buildOrderApp({ store, placing, verifier: new TokenVerifier(config.jwtSecret), runtime, databaseAnswers: () => databaseAnswers(sql) });
-  listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs }, log, async () => {
+  // The gateway sends orders over one multiplexed connection (lib/mux-frames.ts) instead of one connection each.
+  const mux = serveMux(app, log);
+  listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs, mux }, log, async () => {
     await sweep.stop();
     await sql.end({ timeout: 5 });
     await runtime.tracer?.close();

@@ -1,10 +1,8 @@
 /**
  * What comes back from an upstream for a request: its answer, or why there is none.
  */
+import { CONNECTION_HEADERS } from "../../lib/connection-headers.ts";
 import { forEachHeaderLine } from "../http1/header-lines.ts";
-
-/** Headers about the connection, not the answer (RFC 9110 §7.6.1), and ones Bun sets itself. */
-export const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date", "trailer", "upgrade", "proxy-connection"]);
 
 const EMPTY = new Uint8Array(0);
 

@@ -5,15 +5,21 @@
  */
 import type { UpstreamAnswer, UpstreamError } from "./answer.ts";
 import type { PendingRequest } from "./connection.ts";
-import { Http1Pool, type PoolOptions } from "./pool.ts";
+import { MuxPool } from "./mux-pool.ts";
+import { Http1Pool, type InstancePool, type PoolOptions } from "./pool.ts";
+
+/** How requests travel to an instance: a kept-alive connection each, or all on one multiplexed channel. */
+export type Transport = "http1" | "mux";
 
 export interface UpstreamOptions extends PoolOptions {
   /** How long an instance that refused connections is skipped. */
   downMs: number;
+  /** Default: http1. */
+  transport?: Transport;
 }
 
 export class Upstream {
-  readonly pools: Http1Pool[];
+  readonly pools: InstancePool[];
   private readonly downUntil: number[];
   private next = 0;
 
@@ -22,7 +28,11 @@ export class Upstream {
     urls: URL[],
     o: UpstreamOptions,
   ) {
-    this.pools = urls.map((u) => new Http1Pool(u.hostname.replace(/^\[|\]$/g, ""), Number(u.port || 80), o));
+    this.pools = urls.map((u) => {
+      const host = u.hostname.replace(/^\[|\]$/g, "");
+      const port = Number(u.port || 80);
+      return o.transport === "mux" ? new MuxPool(host, port, o) : new Http1Pool(host, port, o);
+    });
     this.downUntil = urls.map(() => 0);
     this.downMs = o.downMs;
   }

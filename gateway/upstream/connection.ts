@@ -5,16 +5,9 @@
  * (request-encoding.ts).
  */
 import type { Socket } from "bun";
-import { byLength, forEachHeaderLine, hasBareLineBreak, isNamed } from "../http1/header-lines.ts";
 import { SocketOutbox } from "../http1/socket-outbox.ts";
-import { CONNECTION_HEADERS, UpstreamAnswer, UpstreamError, type UpstreamFailure } from "./answer.ts";
-
-/** Of the connection headers (answer.ts), the ones an answer passed on byte for byte must not have. */
-const HOP_BY_HOP_HEADERS = new Set([...CONNECTION_HEADERS].filter((n) => n !== "content-length" && n !== "date"));
-/** Control characters other than line breaks (those outside a CR LF are looked for apart): a head no client should be given. */
-const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
-/** The header names the parser looks at (those above and x-request-id), by length. */
-const KNOWN_BY_LENGTH = byLength([...CONNECTION_HEADERS, "x-request-id"]);
+import { UpstreamAnswer, UpstreamError, type UpstreamFailure } from "./answer.ts";
+import { AnswerHead, CHUNKED, UNTIL_CLOSE } from "./answer-head.ts";
 
 /**
  * A request waiting for its answer. It is the caller's own object, so that the pool allocates
@@ -55,16 +48,13 @@ export class Connection {
   /** Requests joining this connection this turn of the event loop, written together after it. */
   batch: Uint8Array[] | null = null;
   private gotBytes = false;
+  /** The start of a head whose end has not come yet. */
   private head: Buffer | null = null;
-  private status = 0;
-  private headText = "";
-  private hasRequestId = false;
-  private keepAlive = true;
-  /** The head can be passed on as it is (see `UpstreamAnswer.raw`). */
-  private passable = false;
+  /** The head of the answer being read. */
+  private readonly answer = new AnswerHead();
   private body: Uint8Array | null = null;
   private filled = 0;
-  /** -1: not reading a body; -2: chunked; -3: until close; else bytes expected. */
+  /** -1: not reading a body; CHUNKED; UNTIL_CLOSE; else bytes expected. */
   private expect = -1;
   private chunked: Buffer | null = null;
   private readonly out = new SocketOutbox();
@@ -144,55 +134,17 @@ export class Connection {
     return bodyStart;
   }
 
-  /**
-   * One pass over the head: no split into lines, and only names as long as one we act on are
-   * looked at, in place. The header list is made later, if at all.
-   */
   private parseHead(text: string): boolean {
-    const status = Number(text.slice(9, 12));
-    if (!text.startsWith("HTTP/1.") || !(status >= 100 && status < 600) || CONTROL.test(text) || hasBareLineBreak(text)) {
-      this.fail("broken", "malformed response head");
+    const problem = this.answer.read(text, this.queue[0]!.headOnly);
+    if (problem !== null) {
+      this.fail("broken", problem);
       return false;
     }
-    if (status < 200) {
-      // The gateway never asks for one (it sends no Expect) and has no way to pass it on.
-      this.fail("broken", "interim (1xx) answer");
-      return false;
-    }
-    this.status = status;
-    this.keepAlive = text.charCodeAt(7) === 49; // HTTP/1.1 keeps the connection unless it says otherwise
-    this.passable = this.keepAlive;
-    this.headText = text;
-    this.hasRequestId = false;
-    // The length the head declares, read into `expect`: -3 (until close) when it declares none.
-    this.expect = -3;
-    forEachHeaderLine(text, this, Connection.onHeader);
-    let length = this.expect;
-    if (this.queue[0]!.headOnly || status === 204 || status === 304) length = 0;
-    if (!(length >= -3) || (length >= 0 && !Number.isSafeInteger(length))) {
-      this.fail("broken", "bad content-length");
-      return false;
-    }
-    this.expect = length;
-    if (length === -3) this.keepAlive = false;
-    this.passable &&= length >= 0;
+    this.expect = this.answer.length;
     this.body = null;
     this.filled = 0;
     this.chunked = null;
     return true;
-  }
-
-  /** One header line of an answer's head: only the names the pool acts on are looked at. */
-  private static onHeader(conn: Connection, text: string, start: number, colon: number, end: number): void {
-    const candidates = KNOWN_BY_LENGTH[colon - start];
-    if (candidates === undefined) return;
-    let known = "";
-    for (const name of candidates) if (isNamed(text, start, name)) known = name;
-    if (known === "x-request-id") conn.hasRequestId = true;
-    else if (known === "content-length") conn.expect = Number(text.slice(colon + 1, end));
-    else if (known === "transfer-encoding" && text.slice(colon + 1, end).toLowerCase().includes("chunked")) conn.expect = -2;
-    else if (known === "connection") conn.keepAlive = text.slice(colon + 1, end).trim().toLowerCase() !== "close";
-    if (HOP_BY_HOP_HEADERS.has(known)) conn.passable = false;
   }
 
   /** Reads body bytes at `at`; returns where what follows this answer starts, or -1. */
@@ -209,7 +161,7 @@ export class Connection {
     // Not kept alive (see finish), so nothing follows them on this connection.
     const part = buf.subarray(at);
     this.chunked = this.chunked ? Buffer.concat([this.chunked, part]) : Buffer.from(part);
-    if (this.expect === -2) {
+    if (this.expect === CHUNKED) {
       const decoded = decodeChunked(this.chunked);
       if (decoded === "invalid") this.fail("broken", "malformed chunked body");
       else if (decoded) this.finish(decoded, 0, decoded.length, -1);
@@ -219,7 +171,7 @@ export class Connection {
 
   /** The upstream closed the connection. */
   onClose(): void {
-    if (this.queue.length > 0 && this.expect === -3 && this.chunked) this.finish(this.chunked, 0, this.chunked.length, -1);
+    if (this.queue.length > 0 && this.expect === UNTIL_CLOSE && this.chunked) this.finish(this.chunked, 0, this.chunked.length, -1);
     this.socket = null;
     if (this.queue.length > 0) this.fail("broken", "upstream closed the connection");
     this.pool.forget(this);
@@ -229,9 +181,10 @@ export class Connection {
   private finish(source: Uint8Array, start: number, end: number, rawStart: number): void {
     const pending = this.queue.shift()!;
     if (pending.batchKey !== null) this.pool.noteAnswerSize(pending.batchKey, end - start);
-    const answer = new UpstreamAnswer(this.status, this.headText, this.hasRequestId, source, start, end, this.passable ? rawStart : -1);
+    const head = this.answer;
+    const answer = new UpstreamAnswer(head.status, head.text, head.hasRequestId, source, start, end, head.passable ? rawStart : -1);
     // A chunked answer may end before its trailers are read: never reuse the connection then.
-    const reusable = this.keepAlive && this.expect !== -2 && this.socket !== null;
+    const reusable = head.keepAlive && this.expect !== CHUNKED && this.socket !== null;
     this.body = null;
     this.chunked = null;
     this.expect = -1;

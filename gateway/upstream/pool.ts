@@ -23,7 +23,18 @@ const MAX_BATCH = 64;
  */
 const MAX_BATCH_ANSWER_BYTES = 512 * 1024;
 
-export class Http1Pool implements ConnectionOwner {
+/** How the balancer reaches one instance: kept-alive HTTP/1.1 connections, or the multiplexed channel (mux-pool.ts). */
+export interface InstancePool {
+  /** `host:port`, as the Host header sent upstream. */
+  readonly authority: string;
+  /** Connections open, and of those the ones with requests waiting on them. */
+  readonly size: number;
+  readonly busy: number;
+  dispatch(data: Uint8Array, pending: PendingRequest, key: string | null): void;
+  close(): void;
+}
+
+export class Http1Pool implements ConnectionOwner, InstancePool {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
   private readonly waiting: { resolve(c: Connection): void; reject(e: UpstreamError): void; deadline: number }[] = [];
