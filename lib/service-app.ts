@@ -60,6 +60,36 @@ function validationDetails(error: unknown): { field: string; message: string } {
   return { field, message: `Invalid ${field}: ${first?.summary ?? first?.message ?? "Invalid input"}` };
 }
 
+/** An answered request, as every service records it. */
+export interface AnsweredRequest {
+  /** The route's path; undefined when none matched. */
+  route: string | undefined;
+  method: string;
+  status: number;
+  /** `performance.now()` when it arrived. */
+  startedAt: number;
+  requestId: string;
+  traceparent: string | null;
+}
+
+/** What every answered request leaves: its metric, its span (with tracing on), a warn line when slow. */
+export function observeRequest(runtime: ServiceRuntime, r: AnsweredRequest): void {
+  const ms = performance.now() - r.startedAt;
+  runtime.metrics.observe(r.route ?? "(unmatched)", r.method, r.status, ms / 1000);
+  if (runtime.tracer)
+    runtime.tracer.record({
+      name: `${r.method} ${r.route ?? "(unmatched)"}`,
+      kind: "server",
+      context: traceContextOf(r.traceparent),
+      spanId: newSpanId(),
+      startMs: performance.timeOrigin + r.startedAt,
+      endMs: nowMs(),
+      attributes: { "http.request.method": r.method, "http.route": r.route ?? "", "http.response.status_code": r.status, "request.id": r.requestId },
+      error: r.status >= 500,
+    });
+  if (ms >= runtime.slowRequestMs) runtime.log.warn("slow request", { requestId: r.requestId, method: r.method, route: r.route, status: r.status, ms: Math.round(ms) });
+}
+
 export function createServiceApp(options: ServiceAppOptions) {
   const health = JSON.stringify({ status: "healthy", service: options.service });
   const healthResponse = () => new Response(health, { headers: { "content-type": "application/json" } });
@@ -84,24 +114,15 @@ export function createServiceApp(options: ServiceAppOptions) {
       if (problem) throw validationError(problem.field, problem.message);
     })
     .onAfterResponse({ as: "global" }, ({ route, request, set, responseValue }) => {
-      const startedAt = started.get(request) ?? performance.now();
-      const ms = performance.now() - startedAt;
-      // No route matched: Elysia answered 404 through the error hook.
-      const status = route === undefined ? 404 : responseValue instanceof Response ? responseValue.status : Number(set.status);
-      options.metrics.observe(route ?? "(unmatched)", request.method, status, ms / 1000);
-      if (options.tracer)
-        options.tracer.record({
-          name: `${request.method} ${route ?? "(unmatched)"}`,
-          kind: "server",
-          context: traceContextOf(request.headers.get("traceparent")),
-          spanId: newSpanId(),
-          startMs: performance.timeOrigin + startedAt,
-          endMs: nowMs(),
-          attributes: { "http.request.method": request.method, "http.route": route ?? "", "http.response.status_code": status, "request.id": String(set.headers["x-request-id"] ?? "") },
-          error: status >= 500,
-        });
-      if (ms >= options.slowRequestMs)
-        options.log.warn("slow request", { requestId: set.headers["x-request-id"], method: request.method, route, status, ms: Math.round(ms) });
+      observeRequest(options, {
+        route,
+        method: request.method,
+        // No route matched: Elysia answered 404 through the error hook.
+        status: route === undefined ? 404 : responseValue instanceof Response ? responseValue.status : Number(set.status),
+        startedAt: started.get(request) ?? performance.now(),
+        requestId: String(set.headers["x-request-id"] ?? ""),
+        traceparent: request.headers.get("traceparent"),
+      });
     })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       const requestId = (set.headers["x-request-id"] as string | undefined) ?? requestIdOf(request.headers);

@@ -7,6 +7,7 @@ import { listen, runMain } from "../lib/serve.ts";
 import { serviceRuntime } from "../lib/service-app.ts";
 import { TokenVerifier } from "../lib/token-verifier.ts";
 import { buildOrderApp } from "./app.ts";
+import { fastPlacing } from "./fast-placing.ts";
 import { startKeySweep } from "./key-sweep.ts";
 import { ORDER_SETTINGS } from "./config.ts";
 import { migrations } from "./migrations/index.ts";
@@ -29,7 +30,7 @@ await runMain(ORDER_SETTINGS, async (config) => {
   const sweep = startKeySweep(store, log, config.keySweepMs);
   const app = buildOrderApp({ store, placing, verifier: new TokenVerifier(config.jwtSecret), runtime, databaseAnswers: () => databaseAnswers(sql) });
   // The gateway sends orders over one multiplexed connection (lib/mux-frames.ts) instead of one connection each.
-  const mux = serveMux(app, log);
+  const mux = serveMux(app, log, fastPlacing({ placing, runtime }));
   listen(app, { port: config.port, host: config.host, maxBodyBytes: config.bodyLimit, shutdownGraceMs: config.shutdownGraceMs, mux }, log, async () => {
     await sweep.stop();
     await sql.end({ timeout: 5 });
