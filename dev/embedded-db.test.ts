@@ -1,6 +1,7 @@
 /**
  * The databases this repository starts write like a production one: the embedded one (bun
- * start, the tests, the bench) and compose's both run with checkpoints far apart.
+ * start, the tests, the bench) and compose's both run with checkpoints far apart and WAL
+ * files that are not zero-filled as they are made.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -22,14 +23,14 @@ afterAll(async () => {
   await db?.close();
 }, 30_000);
 
-describe("checkpoints far apart", () => {
+describe("checkpoints far apart, WAL files not zero-filled", () => {
   test("the embedded database runs with them", async () => {
     const running = await withSessionConnection(db.url, "embedded-db-test", async (sql) => {
       const shown: Record<string, string> = {};
       for (const name of Object.keys(WRITE_HEAVY_SETTINGS)) shown[name] = (await sql.unsafe(`show ${name}`))[0]![name];
       return shown;
     });
-    expect(running).toEqual({ checkpoint_timeout: "30min", max_wal_size: "4GB" });
+    expect(running).toEqual({ checkpoint_timeout: "30min", max_wal_size: "4GB", wal_init_zero: "off" });
   });
 
   test("compose's PostgreSQL runs with the same", () => {
