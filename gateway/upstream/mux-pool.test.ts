@@ -84,6 +84,27 @@ describe("MuxPool", () => {
     expect(pool.size).toBe(1);
   });
 
+  test("a connection on which nothing is heard for a whole timeout is dropped: the next request opens another", async () => {
+    let opened = 0;
+    const silent = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("no", { status: 400 })),
+      // Takes the connection and every message, answers nothing: a peer gone without closing.
+      websocket: { open: () => void opened++, message() {} },
+    });
+    const own = new MuxPool("127.0.0.1", silent.port!, { timeoutMs: 300, connectTimeoutMs: 500 });
+    const first = await ask(own, get("/who")).catch((e) => e);
+    expect(first.kind).toBe("timeout");
+    await Bun.sleep(150);
+    expect(own.size).toBe(0);
+    const second = await ask(own, get("/who")).catch((e) => e);
+    expect(second.kind).toBe("timeout");
+    expect(opened).toBe(2);
+    own.close();
+    silent.stop(true);
+  });
+
   test("nothing listening is refused: the request never reached an instance", async () => {
     const nowhere = new MuxPool("127.0.0.1", closedPort(), options);
     const error = await ask(nowhere, get("/who")).catch((e) => e);

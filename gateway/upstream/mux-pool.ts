@@ -21,6 +21,8 @@ const MAX_ID = 0xffff_ffff;
 class Channel {
   readonly ws: WebSocket;
   open = false;
+  /** When the instance last sent anything on it (or it opened). */
+  lastHeard = 0;
   /** The instance said GOAWAY: nothing new goes on this channel; it closes once nothing waits. */
   goingAway = false;
   readonly waiting = new Map<number, PendingRequest>();
@@ -90,6 +92,7 @@ export class MuxPool implements InstancePool {
     channel.ws.onopen = () => {
       clearTimeout(timer);
       channel.open = true;
+      channel.lastHeard = Date.now();
       this.flushSoon(channel);
     };
     channel.ws.onmessage = (e: MessageEvent<Buffer>) => this.onMessage(channel, e.data);
@@ -112,6 +115,7 @@ export class MuxPool implements InstancePool {
   }
 
   private onMessage(channel: Channel, message: Buffer): void {
+    channel.lastHeard = Date.now();
     const whole = forEachRecord(message, (id, payload) => {
       if (id === GOAWAY_ID) return this.goAway(channel);
       const pending = channel.waiting.get(id);
@@ -169,12 +173,18 @@ export class MuxPool implements InstancePool {
 
   private sweep(): void {
     const now = Date.now();
-    for (const channel of this.channels)
+    for (const channel of this.channels) {
+      let expired = false;
       for (const [id, pending] of channel.waiting)
         if (pending.deadline <= now) {
           channel.waiting.delete(id);
+          expired = true;
           pending.failed(new UpstreamError("timeout", "upstream did not answer in time", true));
         }
+      // Nothing heard for as long as a request may wait: the connection is presumed dead (a peer
+      // gone without closing it), and the next request opens another instead of waiting on it too.
+      if (expired && channel.open && now - channel.lastHeard >= this.o.timeoutMs) this.closed(channel, "upstream sent nothing in time");
+    }
   }
 
   close(): void {
