@@ -21,7 +21,7 @@ const MAX_ID = 0xffff_ffff;
 class Channel {
   readonly ws: WebSocket;
   open = false;
-  /** When the instance last sent anything on it (or it opened). */
+  /** When the instance last sent a message on it (0: never). */
   lastHeard = 0;
   /** The instance said GOAWAY: nothing new goes on this channel; it closes once nothing waits. */
   goingAway = false;
@@ -92,7 +92,6 @@ export class MuxPool implements InstancePool {
     channel.ws.onopen = () => {
       clearTimeout(timer);
       channel.open = true;
-      channel.lastHeard = Date.now();
       this.flushSoon(channel);
     };
     channel.ws.onmessage = (e: MessageEvent<Buffer>) => this.onMessage(channel, e.data);
@@ -174,16 +173,18 @@ export class MuxPool implements InstancePool {
   private sweep(): void {
     const now = Date.now();
     for (const channel of this.channels) {
-      let expired = false;
+      let silent = false;
       for (const [id, pending] of channel.waiting)
         if (pending.deadline <= now) {
           channel.waiting.delete(id);
-          expired = true;
+          // Asked at deadline - timeoutMs: nothing heard since means nothing heard for a whole timeout.
+          if (channel.lastHeard < pending.deadline - this.o.timeoutMs) silent = true;
           pending.failed(new UpstreamError("timeout", "upstream did not answer in time", true));
         }
-      // Nothing heard for as long as a request may wait: the connection is presumed dead (a peer
-      // gone without closing it), and the next request opens another instead of waiting on it too.
-      if (expired && channel.open && now - channel.lastHeard >= this.o.timeoutMs) this.closed(channel, "upstream sent nothing in time");
+      // A request expired with nothing heard on the connection since it was made: the connection is
+      // presumed dead (a peer gone without closing it), and the next request opens another instead
+      // of waiting on it too. A slow answer on a connection that answers others keeps it.
+      if (silent && channel.open) this.closed(channel, "upstream sent nothing in time");
     }
   }
 
