@@ -7,7 +7,8 @@ import { serviceDocs } from "../lib/service-docs.ts";
 import { LIBRARY_VERIFY_OPTIONS } from "../lib/token-verifier.ts";
 import type { Accounts } from "./accounts.ts";
 import { LoginBody, RefreshBody, RegisterBody, TokenPairSchema, UserSchema } from "./model.ts";
-import { isUuid, publicUser, type Users } from "./users.ts";
+import { isUuid } from "../lib/uuid.ts";
+import { publicUser, type Users } from "./users.ts";
 
 export interface AuthAppDeps {
   accounts: Accounts;

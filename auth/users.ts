@@ -1,5 +1,6 @@
 /** Data access for users (schema `auth`). */
 import type { Sql } from "../lib/db.ts";
+import { isUuid } from "../lib/uuid.ts";
 
 export interface User {
   id: string;
@@ -14,9 +15,6 @@ export const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name
 export interface UserWithHash extends User {
   password_hash: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string) => UUID.test(s);
 
 export class Users {
   constructor(private readonly sql: Sql) {}

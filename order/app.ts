@@ -4,10 +4,11 @@ import { bearerToken } from "../lib/bearer.ts";
 import { paging } from "../lib/paging.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import { serviceDocs } from "../lib/service-docs.ts";
+import { isUuid } from "../lib/uuid.ts";
 import type { TokenVerifier } from "../lib/token-verifier.ts";
 import { orderJson } from "./model.ts";
 import type { OrderStore } from "./order-store.ts";
-import { isOrderId, placementRequestOf } from "./placement-request.ts";
+import { placementRequestOf } from "./placement-request.ts";
 import type { Placing } from "./placing.ts";
 import { absentIfNull, CancelBody, IdParams, ListQuery, parseCancelBody, PlaceOrderBody } from "./schemas.ts";
 
@@ -67,7 +68,7 @@ export function buildOrderApp(d: OrderAppDeps) {
       "/orders/:id",
       async ({ params, request }) => {
         const userId = callerOf(request);
-        if (!isOrderId(params.id)) throw notFound("order");
+        if (!isUuid(params.id)) throw notFound("order");
         const order = await d.store.get(userId, params.id.toLowerCase());
         if (!order) throw notFound("order");
         return orderJson(order);
@@ -78,7 +79,7 @@ export function buildOrderApp(d: OrderAppDeps) {
       "/orders/:id/cancel",
       async ({ params, body, request }) => {
         const userId = callerOf(request);
-        if (!isOrderId(params.id)) throw notFound("order");
+        if (!isUuid(params.id)) throw notFound("order");
         const result = await d.store.cancel(userId, params.id.toLowerCase(), body?.reason ?? null);
         if (!result.ok) throw result.error;
         d.placing.givenBack(result.order.items.flatMap((i) => (i.deal_id === null ? [] : [i.deal_id])));

@@ -5,19 +5,18 @@
  */
 import type { Static } from "@sinclair/typebox";
 import { ApiError, validationError } from "../lib/errors.ts";
+import { isUuid } from "../lib/uuid.ts";
 import { fingerprint, IDEMPOTENCY_KEY } from "./idempotency.ts";
 import type { PlacementRequest, RequestedItem, ShippingAddress } from "./model.ts";
 import type { PlaceOrderBody } from "./schemas.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Throws the ApiError the request is refused with: a bad key (422), an id that is not a UUID (404). */
 export function placementRequestOf(userId: string, key: string | null, body: Static<typeof PlaceOrderBody>): PlacementRequest {
   if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw validationError("Idempotency-Key", "Idempotency-Key must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
   const items: RequestedItem[] = body.items.map((i) => {
-    if (!UUID.test(i.product_id)) throw new ApiError("PRODUCT_NOT_FOUND", "No such product", { product_id: i.product_id });
+    if (!isUuid(i.product_id)) throw new ApiError("PRODUCT_NOT_FOUND", "No such product", { product_id: i.product_id });
     const dealId = i.deal_id ?? null;
-    if (dealId !== null && !UUID.test(dealId)) throw new ApiError("DEAL_NOT_FOUND", "No such deal", { deal_id: dealId });
+    if (dealId !== null && !isUuid(dealId)) throw new ApiError("DEAL_NOT_FOUND", "No such deal", { deal_id: dealId });
     // Lower case, as PostgreSQL returns ids: the locked rows are looked up by them.
     return { product_id: i.product_id.toLowerCase(), deal_id: dealId?.toLowerCase() ?? null, quantity: i.quantity };
   });
@@ -37,6 +36,3 @@ export function placementRequestOf(userId: string, key: string | null, body: Sta
     receivedAt: new Date(),
   };
 }
-
-/** An order's id in a path: anything but a UUID is no order. */
-export const isOrderId = (id: string) => UUID.test(id);

@@ -3,6 +3,7 @@ import { ApiError, notFound, validationError } from "../lib/errors.ts";
 import { isDatabaseUnavailable } from "../lib/database-unavailable.ts";
 import { createServiceApp, type ServiceRuntime } from "../lib/service-app.ts";
 import { serviceDocs } from "../lib/service-docs.ts";
+import { isUuid } from "../lib/uuid.ts";
 import type { Catalog } from "./catalog.ts";
 import { dealJson, productJson } from "./rows.ts";
 import { DealsQuery, IdParams, INT32_MAX, NewDealBody, NewProductBody, ProductChangesBody, ProductsQuery, StockChangeBody } from "./model.ts";
@@ -16,7 +17,6 @@ export interface ProductAppDeps {
   databaseAnswers: () => Promise<boolean>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ZONED = /(Z|[+-]\d\d:?\d\d)$/i;
 
 function instant(field: string, value: string): Date {
@@ -93,7 +93,7 @@ export function buildProductApp(deps: ProductAppDeps) {
     .get(
       "/products/deals/:id",
       async ({ params, set }) => {
-        if (!UUID.test(params.id)) throw notFound("deal");
+        if (!isUuid(params.id)) throw notFound("deal");
         // A deal the snapshot holds (any that has not ended) is answered from memory, as fresh
         // as the list it is read from during a sale; an ended one from the database.
         const held = snapshot.deal(params.id);
@@ -107,7 +107,7 @@ export function buildProductApp(deps: ProductAppDeps) {
     .post(
       "/products/deals",
       async ({ body, status }) => {
-        if (!UUID.test(body.product_id)) throw notFound("product");
+        if (!isUuid(body.product_id)) throw notFound("product");
         const starts = instant("starts_at", body.starts_at);
         const ends = instant("ends_at", body.ends_at);
         if (ends <= starts) throw validationError("ends_at", "ends_at must be after starts_at");
@@ -147,7 +147,7 @@ export function buildProductApp(deps: ProductAppDeps) {
     .get(
       "/products/:id",
       async ({ params, set }) => {
-        if (!UUID.test(params.id)) throw notFound("product");
+        if (!isUuid(params.id)) throw notFound("product");
         const product = await readThrough(() => catalog.product(params.id), () => snapshot.product(params.id), set);
         if (!product) throw notFound("product");
         return productJson(product);
@@ -157,7 +157,7 @@ export function buildProductApp(deps: ProductAppDeps) {
     .patch(
       "/products/:id",
       async ({ params, body }) => {
-        if (!UUID.test(params.id)) throw notFound("product");
+        if (!isUuid(params.id)) throw notFound("product");
         const product = await catalog.updateProduct(params.id, body);
         if (!product) throw notFound("product");
         await snapshot.caughtUp();
@@ -178,7 +178,7 @@ export function buildProductApp(deps: ProductAppDeps) {
     .get(
       "/products/:id/stock",
       async ({ params, set }) => {
-        if (!UUID.test(params.id)) throw notFound("product");
+        if (!isUuid(params.id)) throw notFound("product");
         const product = await readThrough(() => catalog.product(params.id), () => snapshot.product(params.id), set);
         if (!product) throw notFound("product");
         return { product_id: product.id, stock: product.stock, updated_at: product.updated_at.toISOString() };
@@ -188,7 +188,7 @@ export function buildProductApp(deps: ProductAppDeps) {
     .patch(
       "/products/:id/stock",
       async ({ params, body }) => {
-        if (!UUID.test(params.id)) throw notFound("product");
+        if (!isUuid(params.id)) throw notFound("product");
         const result = await catalog.changeStock(params.id, body.delta);
         if (!result.ok) {
           if (result.reason === "not_found") throw notFound("product");
