@@ -1,3 +1,5 @@
+import { Fifo } from "../lib/fifo.ts";
+
 /**
  * Group commit: every placement request of this instance waits in one queue, in arrival
  * order. With nothing in flight the first request runs at once (no artificial wait); those
@@ -7,8 +9,7 @@
  * for them, and one batch over every deal is fewer, larger transactions than a batch per deal.
  */
 export class GroupCommit<T> {
-  private waiting: T[] = [];
-  private head = 0;
+  private readonly waiting = new Fifo<T>();
   private running = false;
 
   constructor(
@@ -30,21 +31,11 @@ export class GroupCommit<T> {
     let batch = first;
     for (;;) {
       await this.run(batch);
-      const left = this.waiting.length - this.head;
-      if (left === 0) {
-        this.waiting = [];
-        this.head = 0;
+      if (this.waiting.length === 0) {
         this.running = false;
         return;
       }
-      const take = Math.min(left, this.maxBatch);
-      batch = this.waiting.slice(this.head, this.head + take);
-      this.head += take;
-      // Reclaim the consumed prefix once it dominates, so a long spike does not grow the array.
-      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-        this.waiting = this.waiting.slice(this.head);
-        this.head = 0;
-      }
+      batch = this.waiting.take(this.maxBatch);
     }
   }
 }

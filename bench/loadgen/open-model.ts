@@ -4,6 +4,7 @@
  * from when a connection was free to send it, so a stalled server shows up in the figures
  * instead of quietly slowing the generator down (no coordinated omission).
  */
+import { Fifo } from "../../lib/fifo.ts";
 import type { HttpConnection } from "./http-connection.ts";
 import { connect, watchDeadlines, type LoadTarget } from "./load-target.ts";
 import { profileDuration, valueAt, type Profile } from "./profile.ts";
@@ -65,8 +66,7 @@ export async function runOpenModel(target: LoadTarget, model: OpenModel, started
   const idle: HttpConnection[] = [];
   let opening = 0;
   // due times (ms since start) of requests waiting for a connection, oldest first
-  let waiting: number[] = [];
-  let head = 0;
+  const waiting = new Fifo<number>();
   const result: OpenModelResult = { scheduled: 0, late: 0, dropped: 0, connections: 0 };
 
   const schedule = new Schedule(model);
@@ -84,21 +84,17 @@ export async function runOpenModel(target: LoadTarget, model: OpenModel, started
   };
 
   const dispatch = () => {
-    while (head < waiting.length) {
+    while (waiting.length > 0) {
       let conn = idle.pop();
       while (conn && conn.closed) {
         all.delete(conn);
         conn = idle.pop();
       }
       if (!conn) {
-        while (all.size + opening < model.maxConnections && opening < waiting.length - head) open();
+        while (all.size + opening < model.maxConnections && opening < waiting.length) open();
         break;
       }
-      send(conn, waiting[head++]!);
-    }
-    if (head > 4096 && head * 2 > waiting.length) {
-      waiting = waiting.slice(head);
-      head = 0;
+      send(conn, waiting.shift()!);
     }
   };
 
@@ -116,7 +112,8 @@ export async function runOpenModel(target: LoadTarget, model: OpenModel, started
       () => {
         opening--;
         // The oldest waiting request fails the way a client's would: it could not connect.
-        if (head < waiting.length) target.recorder.record(performance.now() - startedAt - waiting[head++]!, "connection");
+        const due = waiting.shift();
+        if (due !== undefined) target.recorder.record(performance.now() - startedAt - due, "connection");
         setTimeout(dispatch, Math.max(0, 50 - (performance.now() - startedAt - attemptAt)));
       },
     );
@@ -136,10 +133,9 @@ export async function runOpenModel(target: LoadTarget, model: OpenModel, started
   clearInterval(ticker);
   tick();
   const drainUntil = performance.now() + model.drainMs;
-  while (head < waiting.length && performance.now() < drainUntil) await Bun.sleep(10);
-  result.dropped = waiting.length - head;
-  waiting = [];
-  head = 0;
+  while (waiting.length > 0 && performance.now() < drainUntil) await Bun.sleep(10);
+  result.dropped = waiting.length;
+  waiting.clear();
   while ([...all].some((c) => c.busy) && performance.now() < drainUntil + target.timeoutMs) await Bun.sleep(10);
   stopDeadlines();
   for (const c of all) c.close();
