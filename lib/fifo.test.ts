@@ -1,11 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { heapStats } from "bun:jsc";
+import { heapAfterGc } from "../dev/testing/heap.ts";
 import { Fifo } from "./fifo.ts";
-
-const heapAfterGc = () => {
-  Bun.gc(true);
-  return heapStats().heapSize;
-};
 
 describe("Fifo", () => {
   test("first in, first out, by one or by a batch; empty gives undefined", () => {

@@ -6,7 +6,7 @@
  * before, without bound (patches/postgres@3.4.9.patch).
  */
 import { describe, expect, test } from "bun:test";
-import { heapStats } from "bun:jsc";
+import { heapAfterGc } from "../dev/testing/heap.ts";
 
 /** The queue postgres.js's pool is made of (not exported by the package, so imported by path). */
 interface PoolQueue<T> {
@@ -19,11 +19,6 @@ const QUEUE_MODULE: string = "../node_modules/postgres/src/queue.js";
 const Queue = (await import(QUEUE_MODULE)).default as <T>(initial: T[]) => PoolQueue<T>;
 
 const ROTATIONS = 2_000_000;
-
-const heapAfterGc = () => {
-  Bun.gc(true);
-  return heapStats().heapSize;
-};
 
 describe("postgres.js pool queue", () => {
   test("a queue that never empties keeps only what it holds", () => {
